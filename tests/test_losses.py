@@ -1,0 +1,405 @@
+"""Tests for fnnet.losses: numpy references, extreme inputs, logits variants, get()."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from fnnet import losses
+
+EPS = 1e-7
+RNG = np.random.default_rng(0)
+B, C = 6, 4
+
+
+# --- independent numpy references (float64) ------------------------------------------------
+
+
+def np_cce(t, p, label_smoothing=0.0):
+    if label_smoothing:
+        t = t * (1 - label_smoothing) + label_smoothing / t.shape[-1]
+    p = p / p.sum(-1, keepdims=True)
+    p = np.clip(p, EPS, 1 - EPS)
+    return -(t * np.log(p)).sum(-1)
+
+
+def np_bce(t, p, label_smoothing=0.0):
+    if label_smoothing:
+        t = t * (1 - label_smoothing) + 0.5 * label_smoothing
+    p = np.clip(p, EPS, 1 - EPS)
+    return (-(t * np.log(p) + (1 - t) * np.log(1 - p))).mean(-1)
+
+
+def np_huber(t, p, delta=1.0):
+    e = np.abs(p - t)
+    return np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean(-1)
+
+
+def np_hinge_labels(t):
+    return 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+
+
+NP_REGRESSION = {
+    "mean_squared_error": lambda t, p: ((t - p) ** 2).mean(-1),
+    "mean_absolute_error": lambda t, p: np.abs(t - p).mean(-1),
+    "mean_absolute_percentage_error": lambda t, p: (
+        100 * (np.abs(t - p) / np.maximum(np.abs(t), EPS)).mean(-1)
+    ),
+    "mean_squared_logarithmic_error": lambda t, p: (
+        (np.log(np.maximum(p, EPS) + 1) - np.log(np.maximum(t, EPS) + 1)) ** 2
+    ).mean(-1),
+    "huber": np_huber,
+    "log_cosh": lambda t, p: np.log(np.cosh(p - t)).mean(-1),
+    "poisson": lambda t, p: (p - t * np.log(p + EPS)).mean(-1),
+    "hinge": lambda t, p: np.maximum(1 - np_hinge_labels(t) * p, 0).mean(-1),
+    "squared_hinge": lambda t, p: (np.maximum(1 - np_hinge_labels(t) * p, 0) ** 2).mean(-1),
+    "kl_divergence": lambda t, p: (
+        np.clip(t, EPS, 1) * np.log(np.clip(t, EPS, 1) / np.clip(p, EPS, 1))
+    ).sum(-1),
+}
+
+
+def f32(x):
+    return jnp.asarray(np.asarray(x, np.float32))
+
+
+def probs(shape):
+    x = RNG.uniform(0.05, 1.0, shape)
+    return x / x.sum(-1, keepdims=True)
+
+
+def one_hot(labels, n):
+    return np.eye(n)[labels]
+
+
+# --- values against numpy ------------------------------------------------------------------
+
+
+def test_categorical_crossentropy_matches_numpy():
+    t = one_hot(RNG.integers(0, C, B), C)
+    p = RNG.uniform(0.05, 2.0, (B, C))  # unnormalised on purpose: it is renormalised
+    out = losses.categorical_crossentropy(f32(t), f32(p))
+    assert out.shape == (B,)
+    np.testing.assert_allclose(out, np_cce(t, p), rtol=1e-5, atol=1e-6)
+    soft = probs((B, C))
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(f32(soft), f32(p), label_smoothing=0.2),
+        np_cce(soft, p, label_smoothing=0.2),
+        rtol=1e-5,
+    )
+
+
+def test_categorical_crossentropy_other_axis():
+    t = one_hot(RNG.integers(0, C, B), C)
+    p = probs((B, C))
+    out = losses.categorical_crossentropy(f32(t.T), f32(p.T), axis=0)
+    np.testing.assert_allclose(out, np_cce(t, p), rtol=1e-5)
+
+
+def test_sparse_categorical_crossentropy_matches_numpy_and_label_forms():
+    labels = RNG.integers(0, C, B)
+    p = probs((B, C))
+    expected = np_cce(one_hot(labels, C), p)
+    for y in (labels, labels.astype(np.float32), labels[:, None], labels[:, None].astype(float)):
+        out = losses.sparse_categorical_crossentropy(jnp.asarray(y), f32(p))
+        assert out.shape == (B,)
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_categorical_crossentropy_other_axis():
+    labels = RNG.integers(0, C, (2, 3))
+    p = probs((2, 3, C))
+    out = losses.sparse_categorical_crossentropy(
+        jnp.asarray(labels), f32(np.moveaxis(p, -1, 1)), axis=1
+    )
+    np.testing.assert_allclose(out, np_cce(one_hot(labels, C), p), rtol=1e-5)
+
+
+def test_binary_crossentropy_matches_numpy():
+    t = RNG.integers(0, 2, (B, 3)).astype(np.float64)
+    p = RNG.uniform(0.01, 0.99, (B, 3))
+    np.testing.assert_allclose(losses.binary_crossentropy(f32(t), f32(p)), np_bce(t, p), rtol=1e-5)
+    np.testing.assert_allclose(
+        losses.binary_crossentropy(f32(t), f32(p), label_smoothing=0.1),
+        np_bce(t, p, label_smoothing=0.1),
+        rtol=1e-5,
+    )
+
+
+def test_binary_crossentropy_accepts_int_labels_and_rank_mismatch():
+    t = RNG.integers(0, 2, B)
+    p = RNG.uniform(0.01, 0.99, B)
+    expected = np_bce(t[:, None].astype(float), p[:, None])
+    for yt, yp in ((t, p), (t[:, None], p), (t, p[:, None])):
+        out = losses.binary_crossentropy(jnp.asarray(yt), f32(yp))
+        assert out.shape == (B,)
+        np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(NP_REGRESSION))
+def test_regression_losses_match_numpy(name):
+    if name in ("hinge", "squared_hinge"):
+        t = RNG.integers(0, 2, (B, 3)).astype(np.float64)
+        p = RNG.normal(size=(B, 3))
+    elif name == "kl_divergence":
+        t, p = probs((B, 3)), probs((B, 3))
+    else:
+        t = RNG.uniform(0.1, 3.0, (B, 3))
+        p = RNG.uniform(0.1, 3.0, (B, 3))
+    fn = losses.get(name)
+    out = fn(f32(t), f32(p))
+    assert out.shape == (B,)
+    np.testing.assert_allclose(out, NP_REGRESSION[name](t, p), rtol=1e-5, atol=1e-5)
+
+
+def test_hinge_keeps_minus_one_one_labels():
+    t = np.array([[-1.0, 1.0], [1.0, -1.0]])
+    p = np.array([[0.3, 0.2], [-0.5, 2.0]])
+    expected = np.maximum(1 - t * p, 0).mean(-1)
+    np.testing.assert_allclose(losses.hinge(f32(t), f32(p)), expected, rtol=1e-6)
+
+
+def test_huber_delta():
+    t = RNG.normal(size=(B, 3))
+    p = RNG.normal(scale=3.0, size=(B, 3))
+    np.testing.assert_allclose(
+        losses.huber(f32(t), f32(p), delta=2.0), np_huber(t, p, 2.0), rtol=1e-5
+    )
+
+
+def test_log_cosh_does_not_overflow():
+    out = losses.log_cosh(f32([0.0, 0.0]), f32([200.0, -200.0]))
+    np.testing.assert_allclose(out, [200 - np.log(2)] * 2, rtol=1e-6)
+
+
+def test_rank_one_inputs_are_one_value_per_example():
+    t, p = RNG.normal(size=B), RNG.normal(size=B)
+    out = losses.mse(f32(t), f32(p))
+    assert out.shape == (B,)
+    np.testing.assert_allclose(out, (t - p) ** 2, rtol=1e-5)
+
+
+# --- extremes: exact 0 and 1 probabilities -------------------------------------------------
+
+
+EXTREME_T = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+EXTREME_P = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+
+
+@pytest.mark.parametrize(
+    "fn, worst",
+    [
+        # worst: the loss of the first row, whose true class has probability exactly 0.
+        (losses.categorical_crossentropy, -np.log(EPS)),
+        (losses.binary_crossentropy, -2 * np.log(EPS) / 3),
+        (losses.kl_divergence, -np.log(EPS)),
+        (losses.poisson, -np.log(EPS) / 3 + 1 / 3),
+        (losses.mean_squared_logarithmic_error, (2 * np.log(2) ** 2) / 3),
+        (losses.mean_absolute_percentage_error, 100 * (1 / EPS + 1 + 0) / 3),
+        (lambda t, p: losses.sparse_categorical_crossentropy(jnp.argmax(t, -1), p), -np.log(EPS)),
+    ],
+)
+def test_extreme_probabilities_give_finite_values_and_gradients(fn, worst):
+    t, p = jnp.asarray(EXTREME_T), jnp.asarray(EXTREME_P)
+    value = fn(t, p)
+    grad = jax.grad(lambda q: jnp.sum(fn(t, q)))(p)
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(value[0], worst, rtol=2e-2)
+
+
+def test_binary_crossentropy_from_logits_is_stable_for_huge_logits():
+    x = f32([[-1e4, 1e4, 0.0]])
+    t = f32([[1.0, 0.0, 1.0]])
+    value = losses.binary_crossentropy(t, x, from_logits=True)
+    grad = jax.grad(lambda q: jnp.sum(losses.binary_crossentropy(t, q, from_logits=True)))(x)
+    np.testing.assert_allclose(value, [(1e4 + 1e4 + np.log(2)) / 3], rtol=1e-6)
+    assert np.all(np.isfinite(grad))
+
+
+# --- from_logits ---------------------------------------------------------------------------
+
+
+def test_from_logits_equal_probability_versions():
+    logits = RNG.normal(size=(B, C)).astype(np.float32)
+    labels = RNG.integers(0, C, B)
+    t = one_hot(labels, C).astype(np.float32)
+    sm = jax.nn.softmax(jnp.asarray(logits))
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(t, logits, from_logits=True, label_smoothing=0.1),
+        losses.categorical_crossentropy(t, sm, label_smoothing=0.1),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        losses.sparse_categorical_crossentropy(labels, logits, from_logits=True),
+        losses.sparse_categorical_crossentropy(labels, sm),
+        rtol=1e-5,
+    )
+    bt = RNG.integers(0, 2, (B, 2)).astype(np.float32)
+    bx = logits[:, :2]
+    np.testing.assert_allclose(
+        losses.binary_crossentropy(bt, bx, from_logits=True, label_smoothing=0.2),
+        losses.binary_crossentropy(bt, jax.nn.sigmoid(bx), label_smoothing=0.2),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    "fn, activation",
+    [
+        (losses.categorical_crossentropy, "softmax"),
+        (losses.sparse_categorical_crossentropy, "softmax"),
+        (losses.binary_crossentropy, "sigmoid"),
+    ],
+)
+def test_from_logits_variant_and_matching_activation(fn, activation):
+    assert losses.matching_activation(fn) == activation
+    variant = losses.from_logits_variant(fn)
+    assert isinstance(variant, functools.partial)
+    assert variant.func is fn and variant.keywords == {"from_logits": True}
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [losses.mse, losses.hinge, lambda t, p: p, functools.partial(losses.mse), [1, 2]],
+)
+def test_no_logits_variant_for_other_functions(fn):
+    assert losses.from_logits_variant(fn) is None
+    assert losses.matching_activation(fn) is None
+
+
+# --- get / serialize -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("categorical_crossentropy", losses.categorical_crossentropy),
+        ("CategoricalCrossentropy", losses.categorical_crossentropy),
+        ("sparse_categorical_crossentropy", losses.sparse_categorical_crossentropy),
+        ("Binary_CrossEntropy", losses.binary_crossentropy),
+        ("mse", losses.mean_squared_error),
+        ("MSE", losses.mean_squared_error),
+        ("mean_squared_error", losses.mean_squared_error),
+        ("MeanSquaredError", losses.mean_squared_error),
+        ("mae", losses.mean_absolute_error),
+        ("mape", losses.mean_absolute_percentage_error),
+        ("msle", losses.mean_squared_logarithmic_error),
+        ("huber", losses.huber),
+        ("huber_loss", losses.huber),
+        ("logcosh", losses.log_cosh),
+        ("kld", losses.kl_divergence),
+        ("kullback_leibler_divergence", losses.kl_divergence),
+        ("poisson", losses.poisson),
+        ("hinge", losses.hinge),
+        ("squared_hinge", losses.squared_hinge),
+    ],
+)
+def test_get_names_and_aliases(name, fn):
+    assert losses.get(name) is fn
+
+
+def test_get_returns_callables_unchanged():
+    def my_loss(y_true, y_pred):
+        return jnp.mean(y_pred - y_true, axis=-1)
+
+    assert losses.get(my_loss) is my_loss
+
+
+def test_get_unknown_name_suggests_closest():
+    expected = r"Unknown loss 'categorical_crossentropi'.*did you mean 'categorical_crossentropy'"
+    with pytest.raises(ValueError, match=expected):
+        losses.get("categorical_crossentropi")
+    with pytest.raises(ValueError, match=r"Valid loss names: .*'mse'"):
+        losses.get("zzz")
+
+
+@pytest.mark.parametrize("bad", [3, None, 1.5])
+def test_get_wrong_type(bad):
+    with pytest.raises(TypeError, match=r"loss must be a loss name .* got .* of type"):
+        losses.get(bad)
+
+
+def test_serialize_round_trips():
+    for name in ("mse", "mae", "categorical_crossentropy", "kld", "huber"):
+        fn = losses.get(name)
+        assert losses.get(losses.serialize(fn)) is fn
+    assert losses.serialize(losses.mse) == "mean_squared_error"
+    assert losses.serialize(lambda t, p: p) is None
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_elementwise_shape_mismatch_raises():
+    with pytest.raises(ValueError, match=r"mean_squared_error: .*y_true.shape=\(4, 3\).*y_pred"):
+        losses.mse(jnp.zeros((4, 3)), jnp.zeros((4, 2)))
+
+
+def test_scalar_inputs_raise():
+    with pytest.raises(ValueError, match=r"mean_absolute_error: got scalar"):
+        losses.mae(jnp.float32(1.0), jnp.float32(2.0))
+
+
+def test_categorical_crossentropy_shape_mismatch_suggests_sparse():
+    with pytest.raises(ValueError, match=r"use sparse_categorical_crossentropy"):
+        losses.categorical_crossentropy(jnp.zeros((4,)), jnp.full((4, 3), 1 / 3))
+
+
+def test_kl_divergence_shape_mismatch():
+    with pytest.raises(ValueError, match=r"kl_divergence: y_true and y_pred must have the same"):
+        losses.kl_divergence(jnp.zeros((4, 2)), jnp.zeros((4, 3)))
+
+
+def test_sparse_label_shape_mismatch_suggests_categorical():
+    with pytest.raises(ValueError, match=r"shape \(4,\).*got y_true.shape=\(4, 3\).*categorical"):
+        losses.sparse_categorical_crossentropy(jnp.zeros((4, 3)), jnp.full((4, 3), 1 / 3))
+
+
+def test_sparse_scalar_prediction_raises():
+    with pytest.raises(ValueError, match=r"y_pred must have a class axis, got shape \(\)"):
+        losses.sparse_categorical_crossentropy(jnp.array(1), jnp.float32(0.5))
+
+
+# --- properties ----------------------------------------------------------------------------
+
+PROPERTY = settings(max_examples=40, deadline=None)
+prob_arrays = hnp.arrays(np.float64, (3, 4), elements=st.floats(0.0, 1.0))
+real_arrays = hnp.arrays(np.float64, (3, 4), elements=st.floats(-20.0, 20.0))
+
+
+@PROPERTY
+@given(t=prob_arrays, p=prob_arrays)
+def test_probability_losses_finite_non_negative(t, p):
+    t32, p32 = f32(t), f32(p + 1e-3)  # avoid an all-zero row, whose renormalisation is 0/0
+    for fn in (losses.categorical_crossentropy, losses.binary_crossentropy, losses.kl_divergence):
+        out = np.asarray(fn(t32, p32))
+        assert np.all(np.isfinite(out))
+        assert np.all(out >= -1e-6) or fn is losses.kl_divergence
+    out = losses.binary_crossentropy(t32, f32(p))
+    grad = jax.grad(lambda q: jnp.sum(losses.binary_crossentropy(t32, q)))(f32(p))
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(grad))
+
+
+@PROPERTY
+@given(t=prob_arrays, p=hnp.arrays(np.float64, (3, 4), elements=st.floats(0.01, 0.99)))
+def test_crossentropies_equal_numpy(t, p):
+    np.testing.assert_allclose(
+        losses.binary_crossentropy(f32(t), f32(p)), np_bce(t, p), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(f32(t), f32(p)), np_cce(t, p), rtol=1e-4, atol=1e-5
+    )
+
+
+@PROPERTY
+@given(t=real_arrays, p=real_arrays)
+def test_regression_losses_property(t, p):
+    for name in ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "hinge"):
+        out = np.asarray(losses.get(name)(f32(t), f32(p)))
+        assert np.all(np.isfinite(out)) and np.all(out >= 0)
+        np.testing.assert_allclose(out, NP_REGRESSION[name](t, p), rtol=1e-4, atol=1e-4)
