@@ -1,0 +1,223 @@
+"""Normalization layers: BatchNormalization (running statistics in ``state``) and LayerNormalization."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from fnnet import initializers as initializers_lib
+from fnnet.core import Layer
+from fnnet.layers.core import _check_declared, _check_input_shape
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
+
+
+def _check_float(layer: str, arg: str, value, low: float, high: float, example: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(
+            f"{layer}: {arg} must be a number in [{low}, {high}]; got {value!r}. For example "
+            f"{example}."
+        )
+    return float(value)
+
+
+def _feature_axis(layer: str, axis: int, shape: Sequence) -> int:
+    rank = len(shape)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise ValueError(
+            f"{layer}(axis={axis}): the axis must be a feature axis of the input, not the batch "
+            f"axis; the input shape is {tuple(shape)}. Use axis=-1 for the last axis."
+        )
+    if shape[axis] is None:
+        raise ValueError(
+            f"{layer}(axis={axis}): the size of that axis must be known; got input shape "
+            f"{tuple(shape)}."
+        )
+    return axis % rank
+
+
+def _compute_dtype(x: jax.Array):
+    """float32 for low-precision or integer inputs (as Keras computes statistics), else x's dtype."""
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.promote_types(x.dtype, jnp.float32)
+    return jnp.float32
+
+
+def _out_dtype(x: jax.Array, y: jax.Array):
+    return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else y.dtype
+
+
+def _broadcastable(v: jax.Array, ndim: int, axis: int) -> jax.Array:
+    """Reshapes a per-feature vector so it broadcasts against a rank-``ndim`` input."""
+    shape = [1] * ndim
+    shape[axis] = v.shape[0]
+    return v.reshape(shape)
+
+
+def BatchNormalization(
+    axis: int = -1,
+    momentum: float = 0.99,
+    epsilon: float = 1e-3,
+    center: bool = True,
+    scale: bool = True,
+    beta_initializer: str | Callable = "zeros",
+    gamma_initializer: str | Callable = "ones",
+    moving_mean_initializer: str | Callable = "zeros",
+    moving_variance_initializer: str | Callable = "ones",
+    input_shape: Sequence[int] | None = None,
+    name: str | None = None,
+) -> Layer:
+    """Normalizes each feature by batch statistics when training, running statistics otherwise.
+
+    Training: ``y = gamma * (x - mean_b) / sqrt(var_b + epsilon) + beta`` with the batch's mean
+    and (biased) variance over every axis but ``axis``, and the running statistics updated as
+    ``moving = momentum * moving + (1 - momentum) * batch`` (Keras's rule). Inference uses the
+    running statistics and leaves ``state`` unchanged.
+
+    Shapes:
+        input and output ``(batch, ..., features)`` (``features`` on ``axis``).
+
+    Params: ``{"gamma": (features,), "beta": (features,)}`` (each only when ``scale``/``center``).
+    State: ``{"moving_mean": (features,), "moving_variance": (features,)}``. Gradients flow to
+    params only; the train step carries state through ``has_aux``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import layers
+        >>> bn = layers.BatchNormalization()
+        >>> shape, params, state = bn.init(jax.random.key(0), (None, 3))
+        >>> sorted(params), sorted(state)
+        (['beta', 'gamma'], ['moving_mean', 'moving_variance'])
+        >>> x = jnp.arange(6.0).reshape(2, 3)
+        >>> y, new_state = bn.apply(params, state, x, training=True)
+        >>> [round(v, 2) for v in new_state["moving_mean"].tolist()]
+        [0.01, 0.02, 0.03]
+    """
+    momentum = _check_float("BatchNormalization", "momentum", momentum, 0.0, 1.0, "momentum=0.99")
+    epsilon = _check_float("BatchNormalization", "epsilon", epsilon, 0.0, float("inf"),
+                           "epsilon=1e-3")
+    inits = {
+        "gamma": initializers_lib.get(gamma_initializer),
+        "beta": initializers_lib.get(beta_initializer),
+        "moving_mean": initializers_lib.get(moving_mean_initializer),
+        "moving_variance": initializers_lib.get(moving_variance_initializer),
+    }
+    declared = _check_input_shape("BatchNormalization", input_shape)
+
+    def init(rng, shape):
+        _check_declared("BatchNormalization", declared, shape)
+        ax = _feature_axis("BatchNormalization", axis, shape)
+        keys = jax.random.split(rng, 4)
+        feat = (shape[ax],)
+        params = {}
+        if scale:
+            params["gamma"] = inits["gamma"](keys[0], feat, jnp.float32)
+        if center:
+            params["beta"] = inits["beta"](keys[1], feat, jnp.float32)
+        state = {
+            "moving_mean": inits["moving_mean"](keys[2], feat, jnp.float32),
+            "moving_variance": inits["moving_variance"](keys[3], feat, jnp.float32),
+        }
+        return tuple(shape), params, state
+
+    def apply(params, state, x, *, rng=None, training=False):
+        ax = _feature_axis("BatchNormalization", axis, x.shape)
+        if x.shape[ax] != state["moving_mean"].shape[0]:
+            raise ValueError(
+                f"BatchNormalization: built for {state['moving_mean'].shape[0]} features on axis "
+                f"{axis}, got an input of shape {tuple(x.shape)}."
+            )
+        xf = jnp.asarray(x, _compute_dtype(x))
+        reduce = tuple(i for i in range(x.ndim) if i != ax)
+        if training:
+            mean = jnp.mean(xf, axis=reduce)
+            var = jnp.mean(jnp.square(xf - _broadcastable(mean, x.ndim, ax)), axis=reduce)
+            m = jnp.asarray(momentum, state["moving_mean"].dtype)
+            state = {
+                "moving_mean": state["moving_mean"] * m + mean * (1 - m),
+                "moving_variance": state["moving_variance"] * m + var * (1 - m),
+            }
+        else:
+            mean, var = state["moving_mean"], state["moving_variance"]
+        inv = jax.lax.rsqrt(var + jnp.asarray(epsilon, var.dtype))
+        if scale:
+            inv = inv * params["gamma"]
+        y = (xf - _broadcastable(mean, x.ndim, ax)) * _broadcastable(inv, x.ndim, ax)
+        if center:
+            y = y + _broadcastable(params["beta"], x.ndim, ax)
+        return jnp.asarray(y, _out_dtype(x, y)), state
+
+    config = {"axis": axis, "momentum": momentum, "epsilon": epsilon, "center": center,
+              "scale": scale}
+    for key, fn in (("beta_initializer", inits["beta"]), ("gamma_initializer", inits["gamma"]),
+                    ("moving_mean_initializer", inits["moving_mean"]),
+                    ("moving_variance_initializer", inits["moving_variance"])):
+        config[key] = initializers_lib.serialize(fn) or fn
+    if declared is not None:
+        config["input_shape"] = declared
+    return Layer(init, apply, name=name, kind="BatchNormalization", config=config,
+                 input_shape=declared)
+
+
+def LayerNormalization(
+    axis: int = -1,
+    epsilon: float = 1e-3,
+    center: bool = True,
+    scale: bool = True,
+    beta_initializer: str | Callable = "zeros",
+    gamma_initializer: str | Callable = "ones",
+    input_shape: Sequence[int] | None = None,
+    name: str | None = None,
+) -> Layer:
+    """Normalizes each example over ``axis``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Shapes: input and output ``(batch, ..., features)``. Params: ``{"gamma": (features,),
+    "beta": (features,)}``. State: ``()``. Same at training and inference.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import layers
+        >>> ln = layers.LayerNormalization()
+        >>> shape, params, state = ln.init(jax.random.key(0), (None, 4))
+        >>> y, _ = ln.apply(params, state, jnp.array([[1.0, 2.0, 3.0, 4.0]]))
+        >>> round(float(y.mean()), 6)
+        0.0
+    """
+    epsilon = _check_float("LayerNormalization", "epsilon", epsilon, 0.0, float("inf"),
+                           "epsilon=1e-3")
+    gamma_init = initializers_lib.get(gamma_initializer)
+    beta_init = initializers_lib.get(beta_initializer)
+    declared = _check_input_shape("LayerNormalization", input_shape)
+
+    def init(rng, shape):
+        _check_declared("LayerNormalization", declared, shape)
+        ax = _feature_axis("LayerNormalization", axis, shape)
+        g_rng, b_rng = jax.random.split(rng)
+        params = {}
+        if scale:
+            params["gamma"] = gamma_init(g_rng, (shape[ax],), jnp.float32)
+        if center:
+            params["beta"] = beta_init(b_rng, (shape[ax],), jnp.float32)
+        return tuple(shape), params, ()
+
+    def apply(params, state, x, *, rng=None, training=False):
+        ax = _feature_axis("LayerNormalization", axis, x.shape)
+        xf = jnp.asarray(x, _compute_dtype(x))
+        mean = jnp.mean(xf, axis=ax, keepdims=True)
+        var = jnp.mean(jnp.square(xf - mean), axis=ax, keepdims=True)
+        y = (xf - mean) * jax.lax.rsqrt(var + jnp.asarray(epsilon, var.dtype))
+        if scale:
+            y = y * _broadcastable(params["gamma"], x.ndim, ax)
+        if center:
+            y = y + _broadcastable(params["beta"], x.ndim, ax)
+        return jnp.asarray(y, _out_dtype(x, y)), state
+
+    config = {"axis": axis, "epsilon": epsilon, "center": center, "scale": scale,
+              "beta_initializer": initializers_lib.serialize(beta_init) or beta_init,
+              "gamma_initializer": initializers_lib.serialize(gamma_init) or gamma_init}
+    if declared is not None:
+        config["input_shape"] = declared
+    return Layer(init, apply, name=name, kind="LayerNormalization", config=config,
+                 input_shape=declared)
