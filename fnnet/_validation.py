@@ -1,0 +1,167 @@
+"""Host-side checks of user data, run before anything is traced.
+
+JAX clamps out-of-range gather indices and broadcasts mismatched shapes without a word, so
+these checks turn such mistakes into errors that name the argument and say how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fnnet import losses as losses_lib
+
+
+def check_batch_size(where: str, batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(
+            f"{where}(batch_size): expected a positive int; got {batch_size!r}. For example "
+            f"batch_size=128 (a batch larger than the data is fine: one partial batch)."
+        )
+    return int(batch_size)
+
+
+def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
+    if value is None:
+        raise ValueError(f"{where}: {argument} is None; pass an array of shape (n, ...).")
+    if hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise TypeError(
+                f"{where}: {argument} could not be read as one numeric array ({err}). Pass a "
+                f"numpy array of numbers with the same length in every row."
+            ) from None
+    else:
+        raise TypeError(
+            f"{where}: {argument} must be an array (numpy, JAX or a nested list); got "
+            f"{type(value).__name__}."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{where}: {argument} has dtype {arr.dtype}, which is not numeric. Convert it, e.g. "
+            f"{argument}.astype('float32') for features or integer class ids for labels."
+        )
+    if arr.ndim == 0:
+        raise ValueError(
+            f"{where}: {argument} is a scalar; expected an array with one row per example, "
+            f"shape (n, ...)."
+        )
+    if len(arr) == 0:
+        raise ValueError(f"{where}: {argument} is empty (shape {arr.shape}); pass at least one "
+                         f"example.")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{where}: {argument} contains NaN or Inf (first at index {tuple(int(i) for i in bad)}"
+            f"). Clean or impute the data first, e.g. np.nan_to_num({argument})."
+        )
+    return arr
+
+
+def _device_dtype(arr: np.ndarray) -> np.ndarray:
+    # JAX keeps 32-bit types unless x64 is enabled; convert here so nothing warns or truncates.
+    if arr.dtype == np.float64:
+        return arr.astype(np.float32)
+    if arr.dtype == np.int64:
+        return arr.astype(np.int32)
+    if arr.dtype == np.uint64 or arr.dtype == np.uint32:
+        return arr.astype(np.int32)
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    return arr
+
+
+def prepare_inputs(where: str, x: Any) -> np.ndarray:
+    return _device_dtype(_as_array(where, "x", x))
+
+
+def prepare_targets(where: str, y: Any, n: int) -> np.ndarray:
+    arr = _device_dtype(_as_array(where, "y", y))
+    if len(arr) != n:
+        raise ValueError(
+            f"{where}: x and y have different lengths: x has {n} examples, y has {len(arr)}. "
+            f"Pass one target per input row."
+        )
+    return arr
+
+
+def prepare_sample_weight(where: str, sample_weight: Any, class_weight: Any, y: np.ndarray,
+                          n: int) -> np.ndarray | None:
+    sw = None
+    if sample_weight is not None:
+        sw = _as_array(where, "sample_weight", sample_weight).astype(np.float32)
+        if sw.ndim == 2 and sw.shape[1] == 1:
+            sw = sw[:, 0]
+        if sw.shape != (n,):
+            raise ValueError(
+                f"{where}: sample_weight has shape {sw.shape}, expected ({n},): one weight per "
+                f"example."
+            )
+        if (sw < 0).any():
+            raise ValueError(f"{where}: sample_weight has negative entries; weights must be >= 0.")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(
+                f"{where}(class_weight): expected a dict {{class_index: weight}}; got "
+                f"{type(class_weight).__name__}."
+            )
+        labels = _class_ids(y)
+        weights = np.ones(n, np.float32)
+        for cls, w in class_weight.items():
+            weights[labels == int(cls)] = float(w)
+        sw = weights if sw is None else sw * weights
+    return sw
+
+
+def _class_ids(y: np.ndarray) -> np.ndarray:
+    if y.ndim >= 2 and y.shape[-1] > 1:
+        return y.argmax(-1)
+    return y.reshape(len(y)).astype(np.int64)
+
+
+def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | None) -> None:
+    """Checks targets against the loss and the model's output shape."""
+    if output_shape is None:
+        return
+    fn = losses_lib.get(loss)
+    units = output_shape[-1]
+    name = losses_lib.serialize(fn)
+    if name == "sparse_categorical_crossentropy":
+        if y.ndim == len(output_shape) and y.shape[-1] != 1:
+            raise ValueError(
+                f"{where}: sparse_categorical_crossentropy takes integer class ids of shape "
+                f"(n,), but y has shape {y.shape} (one-hot?). Use "
+                f"loss='categorical_crossentropy' for one-hot labels, or pass y.argmax(-1)."
+            )
+        if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+            bad = y[y != np.round(y)].ravel()[0]
+            raise ValueError(
+                f"{where}: sparse labels must be whole numbers, but y contains {bad!r}. Pass "
+                f"integer class ids in [0, {units})."
+            )
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= units:
+            raise ValueError(
+                f"{where}: sparse labels must be in [0, {units}) for a model with {units} output "
+                f"units, but y has values in [{lo}, {hi}]. Check the labels, or give the last "
+                f"layer {max(hi + 1, units)} units."
+            )
+    elif name in ("categorical_crossentropy",) or (
+            y.ndim == len(output_shape) and y.ndim >= 2 and units > 1):
+        if y.ndim != len(output_shape) or y.shape[-1] != units:
+            hint = ("Use fnnet.utils.to_categorical(y) for one-hot labels, or "
+                    "loss='sparse_categorical_crossentropy' for integer class ids."
+                    if name == "categorical_crossentropy" else
+                    f"Pass targets of shape (n, {units}).")
+            raise ValueError(
+                f"{where}: y has shape {y.shape} but the model outputs (batch, "
+                f"{', '.join(map(str, output_shape[1:]))}); they must match. {hint}"
+            )
+    elif units == 1 and not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        raise ValueError(
+            f"{where}: y has shape {y.shape} but the model outputs one value per example; pass y "
+            f"of shape (n,) or (n, 1)."
+        )
