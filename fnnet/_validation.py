@@ -137,7 +137,7 @@ def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | Non
                 f"loss='categorical_crossentropy' for one-hot labels, or pass y.argmax(-1)."
             )
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
-            bad = y[y != np.round(y)].ravel()[0]
+            bad = float(y[y != np.round(y)].ravel()[0])
             raise ValueError(
                 f"{where}: sparse labels must be whole numbers, but y contains {bad!r}. Pass "
                 f"integer class ids in [0, {units})."

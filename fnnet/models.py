@@ -492,6 +492,11 @@ class Sequential(Layer):
             raise TypeError(
                 f"compile(metrics): expected a list such as ['accuracy']; got {metrics!r}."
             )
+        from fnnet import metrics as metrics_lib
+
+        for m in metrics or []:  # names fail here, not at the first fit
+            if isinstance(m, str) and m.lower() not in ("accuracy", "acc"):
+                metrics_lib.get(m)
         if loss_weights is not None:
             raise ValueError(
                 f"compile(loss_weights={loss_weights!r}): loss weights apply to multi-output "

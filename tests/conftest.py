@@ -1,14 +1,19 @@
 """Test configuration: strict JAX numerics (as Equinox's suite does) to catch silent broadcasting."""
 
 import os
-
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+import tempfile
 
 import jax
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+# Many tests build models of the same shapes; XLA's persistent cache lets them share compiled
+# executables within the run (a fresh folder per run, so nothing leaks between runs).
+jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="fnnet-test-xla-"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 

@@ -1,0 +1,476 @@
+"""Tests for the Keras-style Sequential: fit/evaluate/predict, compile counts, callbacks, data."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fnnet
+from fnnet import callbacks, layers, models
+from fnnet.utils import set_random_seed, to_categorical
+
+
+def make_data(n=200, d=8, classes=3, seed=0):
+    """A learnable problem: the class is the argmax of the first ``classes`` features."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, d), dtype=np.float32)
+    y = x[:, :classes].argmax(1).astype(np.int32)
+    return x, y
+
+
+def small_model(d=8, classes=3, hidden=16, dropout=None, seed=0, **compile_kw):
+    set_random_seed(seed)
+    stack = [layers.Dense(hidden, activation="relu", input_shape=(d,))]
+    if dropout:
+        stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(classes, activation="softmax"))
+    model = models.Sequential(stack)
+    compile_kw.setdefault("loss", "sparse_categorical_crossentropy")
+    compile_kw.setdefault("metrics", ["accuracy"])
+    model.compile(optimizer=compile_kw.pop("optimizer", "rmsprop"), **compile_kw)
+    return model
+
+
+def cache_size(model, kind, batch_size):
+    return model._programs[(kind, batch_size)]._cache_size()
+
+
+# --------------------------------------------------------------------------- the model is a Layer
+def test_sequential_is_a_layer_equal_to_serial():
+    model = small_model()
+    assert isinstance(model, fnnet.Layer)
+    init, apply = model  # unpacks like any stax pair
+    x, _ = make_data(5)
+    ref = fnnet.serial(*model.layers)
+    y_model, _ = apply(model.params, model.state, jnp.asarray(x))
+    y_serial, _ = ref.apply(model.params, model.state, jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(y_model), np.asarray(y_serial))
+    shape, params, state = model.init(jax.random.key(0), (None, 8))
+    assert shape == (None, 3)
+    assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, model.params)
+    # It composes as a layer inside other combinators.
+    outer = fnnet.serial(model, layers.Activation("linear"))
+    y_outer, _ = outer.apply((model.params, ()), (model.state, ()), jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(y_outer), np.asarray(y_model))
+
+
+def test_layer_names_input_and_summary(capsys):
+    model = models.Sequential([models.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    assert [lay.name for lay in model.layers] == ["dense", "dense_1"]
+    assert model.input_shape == (None, 4)
+    assert model.output_shape == (None, 2)
+    model.summary()
+    out = capsys.readouterr().out
+    assert "dense_1 (Dense)" in out
+    assert "Total params: 23" in out  # 4*3+3 + 3*2+2
+    assert "Trainable params: 23" in out and "Non-trainable params: 0" in out
+    assert model.count_params() == 23
+
+
+def test_get_set_weights_keras_order_and_roundtrip():
+    model = models.Sequential([layers.Dense(3, input_shape=(4,)), layers.BatchNormalization(),
+                               layers.Dense(2)])
+    shapes = [w.shape for w in model.get_weights()]
+    # Keras order: kernel, bias; gamma, beta, moving_mean, moving_variance; kernel, bias.
+    assert shapes == [(4, 3), (3,), (3,), (3,), (3,), (3,), (3, 2), (2,)]
+    new = [np.full(s, i, np.float32) for i, s in enumerate(shapes)]
+    model.set_weights(new)
+    got = model.get_weights()
+    for a, b in zip(new, got):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.asarray(model.state[1]["moving_mean"]), new[4])
+    with pytest.raises(ValueError, match=r"expected a list of 8 arrays"):
+        model.set_weights(new[:-1])
+    with pytest.raises(ValueError, match=r"weight #0 has shape \(2, 2\), expected \(4, 3\)"):
+        model.set_weights([np.zeros((2, 2))] + new[1:])
+
+
+# --------------------------------------------------------------------------- fit / evaluate / predict
+def test_fit_learns_and_history_has_keras_keys():
+    model = small_model()
+    x, y = make_data(300)
+    history = model.fit(x, y, epochs=6, batch_size=32, validation_split=0.2, verbose=0)
+    assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert all(len(v) == 6 for v in history.history.values())
+    assert history.epoch == list(range(6))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.history is history
+
+
+def test_validation_split_takes_the_last_fraction_before_shuffling():
+    model = small_model()
+    x, y = make_data(200)
+    history = model.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0)
+    loss, acc = model.evaluate(x[150:], y[150:], batch_size=32, verbose=0)
+    assert history.history["val_loss"][-1] == pytest.approx(loss, rel=1e-6)
+    assert history.history["val_accuracy"][-1] == pytest.approx(acc, rel=1e-6)
+
+
+def test_last_partial_batch_is_trained_on_exactly():
+    """fit without shuffling equals the pure step on slices [0:32], [32:64], [64:70]."""
+    x, y = make_data(70)
+    model = small_model()
+    start = model.train_state
+    step = jax.jit(fnnet.make_train_step(model, "sparse_categorical_crossentropy", "rmsprop"))
+    ts = start
+    for lo in range(0, 70, 32):
+        ts, _ = step(ts, jnp.asarray(x[lo:lo + 32]), jnp.asarray(y[lo:lo + 32]))
+    model.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
+    assert int(model.train_state.step) == 3
+    for a, b in zip(jax.tree.leaves(model.params), jax.tree.leaves(ts.params)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=1e-6)
+
+
+def test_epoch_metrics_are_exact_dataset_averages():
+    model = small_model()
+    x, y = make_data(70)
+    # evaluate in batches of 32 (with a padded last batch) equals evaluating all at once.
+    a = model.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)
+    b = model.evaluate(x, y, batch_size=70, verbose=0, return_dict=True)
+    assert a == pytest.approx(b, rel=1e-5)
+    probs = model.predict(x, verbose=0)
+    ref_loss = -np.mean(np.log(np.clip(probs[np.arange(70), y], 1e-7, 1)))
+    assert a["loss"] == pytest.approx(ref_loss, rel=1e-4)
+    assert a["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == y))
+
+
+def test_predict_returns_numpy_in_input_order():
+    model = small_model()
+    x, _ = make_data(45)
+    out = model.predict(x, batch_size=16, verbose=0)
+    assert isinstance(out, np.ndarray) and out.shape == (45, 3)
+    ref, _ = model.apply(model.params, model.state, jnp.asarray(x))
+    np.testing.assert_allclose(out, np.asarray(ref), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(x[:5]), out[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_predict_works_before_compile():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    assert model.predict(np.ones((4, 3), np.float32), verbose=0).shape == (4, 2)
+
+
+def test_evaluate_return_forms():
+    model = small_model(metrics=[])
+    x, y = make_data(40)
+    loss = model.evaluate(x, y, verbose=0)
+    assert isinstance(loss, float)
+    model = small_model(metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    values = model.evaluate(x, y, verbose=0)
+    assert isinstance(values, list) and len(values) == 3
+    d = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert list(d) == ["loss", "accuracy", "sparse_top_k_categorical_accuracy"]
+
+
+def test_on_batch_methods():
+    model = small_model()
+    x, y = make_data(16)
+    before = int(model.train_state.step)
+    loss, acc = model.train_on_batch(x, y)
+    assert int(model.train_state.step) == before + 1 and np.isfinite(loss) and 0 <= acc <= 1
+    assert model.test_on_batch(x, y, return_dict=True).keys() == {"loss", "accuracy"}
+    assert int(model.train_state.step) == before + 1
+
+
+def test_sample_and_class_weights():
+    x, y = make_data(64)
+    m1 = small_model()
+    w = np.where(y == 0, 2.0, 1.0).astype(np.float32)
+    r1 = m1.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+    probs = m1.predict(x, verbose=0)
+    per = -np.log(np.clip(probs[np.arange(64), y], 1e-7, 1))
+    # Keras's sum_over_batch_size: sum(loss * w) / n.
+    assert r1["loss"] == pytest.approx(np.sum(per * w) / 64, rel=1e-4)
+    a = small_model(seed=3)
+    b = small_model(seed=3)
+    a.fit(x, y, epochs=2, batch_size=16, sample_weight=w, shuffle=False, verbose=0)
+    b.fit(x, y, epochs=2, batch_size=16, class_weight={0: 2.0, 1: 1.0, 2: 1.0}, shuffle=False,
+          verbose=0)
+    for p, q in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(p, q, rtol=1e-6)
+
+
+def test_y_of_shape_n_against_output_n_1_gives_the_true_loss():
+    set_random_seed(0)
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).random((10, 2), dtype=np.float32)
+    y = np.arange(10, dtype=np.float32)
+    pred = model.predict(x, verbose=0)[:, 0]
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(np.mean((y - pred) ** 2), rel=1e-5)
+
+
+# --------------------------------------------------------------------------- compiles once
+def test_fit_evaluate_predict_compile_once():
+    model = small_model()
+    x, y = make_data(70)  # 70 = 2 full batches of 32 and a partial one
+    model.fit(x, y, epochs=3, batch_size=32, validation_data=(x[:50], y[:50]), verbose=0)
+    model.fit(x, y, epochs=2, batch_size=32, validation_data=(x[:50], y[:50]), verbose=0)
+    assert cache_size(model, "train", 32) == 1
+    assert cache_size(model, "eval", 32) == 1
+    model.evaluate(x, y, batch_size=32, verbose=0)
+    model.evaluate(x[:50], y[:50], batch_size=32, verbose=0)
+    assert cache_size(model, "eval", 32) == 2  # one program per dataset shape, not per batch
+    model.predict(x, batch_size=32, verbose=0)
+    model.predict(x, batch_size=32, verbose=0)
+    assert cache_size(model, "predict", 32) == 1
+
+
+def test_steps_per_execution_chunks_give_identical_results():
+    x, y = make_data(100)
+    results = []
+    for spe in (None, 1, 3):
+        model = small_model(seed=5, steps_per_execution=spe)
+        h = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        results.append((h.history, model.get_weights()))
+        assert cache_size(model, "train", 16) == 1
+    for hist, weights in results[1:]:
+        assert hist == pytest.approx(results[0][0])
+        for a, b in zip(weights, results[0][1]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- reproducibility
+def test_one_seed_makes_a_run_reproducible():
+    x, y = make_data(100)
+    runs = []
+    for _ in range(2):
+        model = small_model(dropout=0.3, seed=11)
+        h = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        runs.append((h.history, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    other = small_model(dropout=0.3, seed=12)
+    assert not np.array_equal(other.get_weights()[0], runs[0][1][0])
+
+
+# --------------------------------------------------------------------------- verbose formats
+def test_verbose_modes(capsys):
+    model = small_model()
+    x, y = make_data(64)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert capsys.readouterr().out == ""
+    model.fit(x, y, epochs=2, batch_size=16, verbose=2, validation_split=0.25)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert re.fullmatch(
+        r"3/3 - \d+s - \d+(ms|us|s)/step - loss: [\d.e-]+ - accuracy: [\d.]+ - val_loss: "
+        r"[\d.e-]+ - val_accuracy: [\d.]+", lines[1]), lines[1]
+    model.fit(x, y, epochs=2, batch_size=16, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 2/2" in out and "4/4" in out and "loss:" in out
+
+
+# --------------------------------------------------------------------------- callbacks
+def test_early_stopping_restores_best_weights():
+    model = small_model()
+    x, y = make_data(64)
+    seen = []
+
+    class Record(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.get_weights())
+
+    # A monitor that gets worse after epoch 1: the best weights are those of epoch 1.
+    script = iter([0.5, 0.3, 0.4, 0.6, 0.7, 0.8])
+
+    class FakeMetric(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["score"] = next(script)
+
+    stop = callbacks.EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
+    h = model.fit(x, y, epochs=10, batch_size=16, verbose=0,
+                  callbacks=[FakeMetric(), Record(), stop])
+    assert len(h.history["loss"]) == 4
+    for a, b in zip(model.get_weights(), seen[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reduce_lr_on_plateau_changes_rate_without_recompiling():
+    model = small_model()
+    x, y = make_data(64)
+    rates = []
+
+    class Flat(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["flat"] = 1.0
+            rates.append(self.model.optimizer.learning_rate)
+
+    cb = callbacks.ReduceLROnPlateau(monitor="flat", factor=0.5, patience=1, min_delta=0.0)
+    model.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[Flat(), cb])
+    assert model.optimizer.learning_rate == pytest.approx(1e-3 * 0.5 ** 3, rel=1e-5)
+    assert rates[0] == pytest.approx(1e-3)
+    assert cache_size(model, "train", 16) == 1
+
+
+def test_callback_weight_changes_between_epochs_take_effect():
+    model = small_model()
+    x, y = make_data(32)
+
+    class Zero(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[Zero()])
+    assert all(not w.any() for w in model.get_weights())
+
+
+def test_stop_training_from_a_batch_hook():
+    model = small_model()
+    x, y = make_data(64)
+
+    class StopNow(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = True
+
+    h = model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[StopNow()])
+    assert len(h.history["loss"]) == 1
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.fixture(scope="module")
+def compiled():
+    return small_model()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(batch_size=0), ValueError, r"batch_size.*positive int; got 0"),
+        (dict(batch_size=-3), ValueError, r"batch_size.*got -3"),
+        (dict(batch_size=2.5), ValueError, r"batch_size.*got 2.5"),
+        (dict(validation_split=0.999), ValueError, r"leaves 0 to train on"),
+        (dict(validation_split=1.5), ValueError, r"validation_split.*\[0, 1\)"),
+        (dict(epochs=-1), ValueError, r"epochs.*non-negative int"),
+        (dict(verbose=7), ValueError, r"verbose"),
+    ],
+)
+def test_fit_argument_errors(compiled, kwargs, error, match):
+    x, y = make_data(20)
+    with pytest.raises(error, match=match):
+        compiled.fit(x, y, **{"verbose": 0, **kwargs})
+
+
+def test_data_errors(compiled):
+    x, y = make_data(20)
+    with pytest.raises(ValueError, match=r"x has 20 examples, y has 19"):
+        compiled.fit(x, y[:19], verbose=0)
+    with pytest.raises(ValueError, match=r"x is empty"):
+        compiled.fit(x[:0], y[:0], verbose=0)
+    with pytest.raises(ValueError, match=r"input x has shape \(20, 5\).*'dense'.*\(batch, 8\)"):
+        compiled.fit(x[:, :5], y, verbose=0)
+    with pytest.raises(ValueError, match=r"input x has shape \(20, 5\)"):
+        compiled.predict(x[:, :5], verbose=0)
+    with pytest.raises(ValueError, match=r"sparse labels must be in \[0, 3\).*\[1, 3\]"):
+        compiled.fit(x, np.where(y == 0, 3, y), verbose=0)
+    with pytest.raises(ValueError, match=r"\[-1, 2\]"):
+        compiled.evaluate(x, np.where(y == 0, -1, y), verbose=0)
+    with pytest.raises(ValueError, match=r"whole numbers, but y contains 0.5"):
+        compiled.fit(x, np.full(20, 0.5, np.float32), verbose=0)
+    with pytest.raises(TypeError, match=r"dtype <U1, which is not numeric"):
+        compiled.fit(x, np.array(["a"] * 20), verbose=0)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or Inf \(first at index \(3, 1\)\)"):
+        compiled.fit(bad, y, verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight has shape \(3,\), expected \(20,\)"):
+        compiled.fit(x, y, sample_weight=np.ones(3), verbose=0)
+
+
+def test_one_hot_width_mismatch():
+    model = small_model(loss="categorical_crossentropy")
+    x, y = make_data(20)
+    with pytest.raises(ValueError, match=r"y has shape \(20, 4\).*\(batch, 3\).*to_categorical"):
+        model.fit(x, to_categorical(y, 4), verbose=0)
+
+
+def test_fit_before_compile_and_unknown_names():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match=r"must be compiled first.*model.compile"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    with pytest.raises(ValueError, match=r"did you mean 'rmsprop'"):
+        model.compile(optimizer="rmsprp", loss="mse")
+    with pytest.raises(ValueError, match=r"Unknown loss"):
+        model.compile(optimizer="sgd", loss="mean_squared_eror")
+    with pytest.raises(ValueError, match=r"did you mean"):
+        model.compile(optimizer="sgd", loss="mse", metrics=["acuracy"])
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"compiled without a loss"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+
+
+def test_add_errors():
+    model = models.Sequential()
+    with pytest.raises(TypeError, match=r"expected a layer"):
+        model.add("dense")
+    model.add(layers.Dense(2, name="a", input_shape=(3,)))
+    with pytest.raises(ValueError, match=r"named 'a' already exists"):
+        model.add(layers.Dense(2, name="a"))
+    with pytest.raises(ValueError, match=r"Input must come first"):
+        model.add(models.Input((3,)))
+
+
+# --------------------------------------------------------------------------- the book's program
+BOOK_PROGRAM = """
+from fnnet.datasets import mnist
+from fnnet import models, layers
+from fnnet.utils import to_categorical
+
+(train_images, train_labels), (test_images, test_labels) = mnist.load_data()
+network = models.Sequential()
+network.add(layers.Dense(512, activation='relu', input_shape=(28 * 28,)))
+network.add(layers.Dense(10, activation='softmax'))
+network.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
+train_images = train_images.reshape((60000, 28 * 28)).astype('float32') / 255
+test_images = test_images.reshape((10000, 28 * 28)).astype('float32') / 255
+train_labels = to_categorical(train_labels)
+test_labels = to_categorical(test_labels)
+network.fit(train_images, train_labels, epochs=5, batch_size=128)
+test_loss, test_acc = network.evaluate(test_images, test_labels)
+"""
+
+
+def _synthetic_mnist(n, rng):
+    """Digits-shaped data a network can learn: each class lights up its own block of pixels."""
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for c in range(10):
+        rows = labels == c
+        images[rows, 2 * c:2 * c + 4, 4:24] = 200
+    return images, labels
+
+
+@pytest.mark.slow
+def test_book_program_runs_verbatim(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    (xtr, ytr), (xte, yte) = _synthetic_mnist(60000, rng), _synthetic_mnist(10000, rng)
+    home = tmp_path / "fnnet_home"
+    (home / "datasets").mkdir(parents=True)
+    np.savez(home / "datasets" / "mnist.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte)
+    monkeypatch.setenv("FNNET_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    scope: dict = {}
+    exec(compile(BOOK_PROGRAM, "book_chapter2.py", "exec"), scope)
+    assert scope["test_acc"] > 0.95
+    out = capsys.readouterr().out
+    assert "Epoch 5/5" in out and "469/469" in out
+
+
+@pytest.mark.slow
+def test_real_mnist_digits_reach_94_percent(mnist_dir):
+    from fnnet.datasets import mnist
+
+    (xtr, ytr), (xte, yte) = mnist.load_idx_split(mnist_dir, n_train=8000)
+    xtr = xtr.reshape(-1, 784).astype("float32") / 255
+    xte = xte.reshape(-1, 784).astype("float32") / 255
+    set_random_seed(0)
+    network = models.Sequential()
+    network.add(layers.Dense(512, activation="relu", input_shape=(784,)))
+    network.add(layers.Dense(10, activation="softmax"))
+    network.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    network.fit(xtr, to_categorical(ytr), epochs=5, batch_size=128, verbose=0)
+    _, test_acc = network.evaluate(xte, to_categorical(yte), verbose=0)
+    assert test_acc >= 0.94
