@@ -9,9 +9,9 @@ on-device shuffling, donated buffers, and metrics accumulated in the loop's carr
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
-import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from fnnet import _engine, utils
 from fnnet import callbacks as callbacks_lib
 from fnnet import optimizers as optimizers_lib
-from fnnet import utils
 from fnnet._validation import (
     check_batch_size,
     check_labels,
@@ -544,65 +544,21 @@ class Sequential(Layer):
                 self, self._compiled["loss"], self.optimizer.tx, self._compiled["metrics"])
         return self._fns
 
-    def _jit(self, fn, **kwargs):
-        if self._compiled is not None and not self._compiled["jit_compile"]:
-            return fn
-        return jax.jit(fn, **kwargs)
-
-    # ----------------------------------------------------------------- compiled programs
-    def _program(self, kind: str, batch_size: int):
+    def _program(self, kind: str, batch_size: int = 0):
+        """The compiled program of ``kind``, built once per compile and batch size."""
         key = (kind, batch_size)
-        if key in self._programs:
-            return self._programs[key]
-        fns = self._functions(kind)
-        B = batch_size
-
-        def batch_rows(n, perm, b):
-            pos = b * B + jnp.arange(B, dtype=jnp.int32)
-            mask = pos < n
-            idx = jnp.remainder(pos, n)
-            if perm is not None:
-                idx = perm[idx]
-            return idx, mask
-
-        def take(a, idx):
-            return None if a is None else a.at[idx].get(mode="promise_in_bounds")
-
-        if kind == "train":
-            def program(ts, logs, x, y, sw, perm, start, count):
-                n = x.shape[0]
-
-                def body(i, carry):
-                    ts, logs = carry
-                    idx, mask = batch_rows(n, perm, start + i)
-                    return fns.train_update(ts, logs, take(x, idx), take(y, idx), take(sw, idx),
-                                            mask)
-
-                return jax.lax.fori_loop(0, count, body, (ts, logs))
-
-            compiled = self._jit(program, donate_argnums=(0, 1))
-        elif kind == "eval":
-            def program(params, state, logs, x, y, sw, start, count):
-                n = x.shape[0]
-
-                def body(i, logs):
-                    idx, mask = batch_rows(n, None, start + i)
-                    return fns.eval_update(params, state, logs, take(x, idx), take(y, idx),
-                                           take(sw, idx), mask)
-
-                return jax.lax.fori_loop(0, count, body, logs)
-
-            compiled = self._jit(program, donate_argnums=(2,))
-        elif kind == "epoch":
-            def program(ts):
-                rng, key = jax.random.split(ts.rng)
-                return ts._replace(rng=rng), key
-
-            compiled = self._jit(program)
-        else:  # pragma: no cover
-            raise AssertionError(kind)
-        self._programs[key] = compiled
-        return compiled
+        if key not in self._programs:
+            jit = self._compiled is None or self._compiled["jit_compile"]
+            if kind == "train":
+                prog = _engine.train_program(self._functions(kind), batch_size, jit)
+            elif kind == "eval":
+                prog = _engine.eval_program(self._functions(kind), batch_size, jit)
+            elif kind == "predict":  # needs only the layers: works before compile, as in Keras
+                prog = _engine.predict_program(self._serial().apply, batch_size, jit)
+            else:
+                prog = _engine.epoch_program(jit)
+            self._programs[key] = prog
+        return self._programs[key]
 
     def _results(self, metric_objs, logs) -> dict:
         fns = self._functions("results")
@@ -705,15 +661,37 @@ class Sequential(Layer):
             raise ValueError(
                 f"fit(validation_freq): expected a positive int; got {validation_freq!r}.")
         verbose = callbacks_lib.resolve_verbose(verbose)
-        x, y, sw = self._prepare(where, x, y, sample_weight, class_weight)
+        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(
+                steps_per_epoch, int) or steps_per_epoch < 1):
+            raise ValueError(
+                f"fit(steps_per_epoch): expected a positive int or None; got {steps_per_epoch!r}.")
+        streaming = _engine.is_batch_stream(x) or isinstance(x, np.memmap)
+        if streaming:
+            source, first, one_shot = self._stream_source(where, x, y, sample_weight, batch_size,
+                                                          shuffle)
+            if validation_split:
+                raise ValueError(
+                    "fit(validation_split) needs arrays to split; with batches from an iterable "
+                    "pass validation_data=(x_val, y_val) instead."
+                )
+            batch_size = len(first[0])
+            x_d = y_d = sw_d = None
+            n, y_shape = None, first[1].shape
+            steps = steps_per_epoch if steps_per_epoch is not None else getattr(
+                source, "steps", None)
+        else:
+            x, y, sw = self._prepare(where, x, y, sample_weight, class_weight)
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            if _engine.is_batch_stream(validation_data):
+                val = validation_data
+            elif not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError(
                     f"fit(validation_data): expected (x_val, y_val) or (x_val, y_val, "
                     f"sample_weight_val); got {_describe(validation_data)}."
                 )
-            val = self._prepare("fit(validation_data)", *validation_data)
+            else:
+                val = self._prepare("fit(validation_data)", *validation_data)
         elif validation_split:
             if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
                     or not 0 <= validation_split < 1:
@@ -732,26 +710,21 @@ class Sequential(Layer):
             val = (x[split:], y[split:], None if sw is None else sw[split:])
             x, y, sw = x[:split], y[:split], None if sw is None else sw[:split]
 
-        n = len(x)
-        steps = -(-n // batch_size)
-        if steps_per_epoch is not None:
-            if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or \
-                    steps_per_epoch < 1:
-                raise ValueError(
-                    f"fit(steps_per_epoch): expected a positive int or None; got "
-                    f"{steps_per_epoch!r}.")
-            steps = min(steps, steps_per_epoch)
+        if not streaming:
+            n, y_shape = len(x), y.shape
+            steps = -(-n // batch_size)
+            if steps_per_epoch is not None:
+                steps = min(steps, steps_per_epoch)
+            # Data that fits stays on the device for the whole fit: no per-epoch transfers.
+            x_d, y_d = jnp.asarray(x), jnp.asarray(y)
+            sw_d = None if sw is None else jnp.asarray(sw)
         chunk = self._chunk_size(steps, verbose)
-
-        x_d, y_d = jnp.asarray(x), jnp.asarray(y)
-        sw_d = None if sw is None else jnp.asarray(sw)
-        val_d = None
-        if val is not None:
-            val_d = tuple(None if a is None else jnp.asarray(a) for a in val)
+        if val is not None and not _engine.is_batch_stream(val):
+            val = tuple(None if a is None else jnp.asarray(a) for a in val)
 
         train = self._program("train", batch_size)
-        new_epoch = self._program("epoch", batch_size)
-        metric_objs = self._metric_objs(y.shape, batch_size)
+        new_epoch = self._program("epoch")
+        metric_objs = self._metric_objs(y_shape, batch_size)
         cbs = callbacks_lib.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
@@ -760,22 +733,33 @@ class Sequential(Layer):
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            ts, key = new_epoch(self._ts)
-            perm = jax.random.permutation(key, n) if shuffle else None
-            perm = None if perm is None else perm.astype(jnp.int32)
             logs = fns.init_logs(metric_objs)
-            for start in range(0, steps, chunk):
-                count = min(chunk, steps - start)
-                cbs.on_train_batch_begin(start)
-                ts, logs = train(ts, logs, x_d, y_d, sw_d, perm, jnp.int32(start),
-                                 jnp.int32(count))
-                self._ts = ts
-                cbs.on_train_batch_end(start + count - 1, self._results(metric_objs, logs))
-                if self.stop_training:
+            if streaming:
+                pending = first if one_shot and epoch == initial_epoch else None
+                logs, seen = self._train_stream(source, pending,
+                                                logs, train, batch_size, chunk, steps_per_epoch,
+                                                metric_objs, cbs)
+                if seen == 0:
+                    warnings.warn(
+                        f"fit: the input ran out of data at epoch {epoch + 1}; training stops. "
+                        f"Pass a re-iterable (a list, or an object whose __iter__ restarts) or "
+                        f"set steps_per_epoch so that it yields enough batches.", stacklevel=2)
                     break
+            else:
+                ts, key = new_epoch(self._ts)
+                perm = jax.random.permutation(key, n).astype(jnp.int32) if shuffle else None
+                for start in range(0, steps, chunk):
+                    count = min(chunk, steps - start)
+                    cbs.on_train_batch_begin(start)
+                    ts, logs = train(ts, logs, x_d, y_d, sw_d, perm, jnp.int32(n),
+                                     jnp.int32(start), jnp.int32(count))
+                    self._ts = ts
+                    cbs.on_train_batch_end(start + count - 1, self._results(metric_objs, logs))
+                    if self.stop_training:
+                        break
             epoch_logs = self._results(metric_objs, logs)
-            if val_d is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(*val_d, batch_size=batch_size)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_any(val, batch_size)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -783,10 +767,70 @@ class Sequential(Layer):
         cbs.on_train_end(epoch_logs)
         return cbs.history
 
-    def _chunk_size(self, steps: int, verbose: int) -> int:
+    # ----------------------------------------------------------------- streaming
+    def _stream_source(self, where, x, y, sample_weight, batch_size, shuffle):
+        """An iterable of host batches and its first batch (prepared), for data off the device."""
+        if isinstance(x, np.memmap):
+            if y is None:
+                raise ValueError(f"{where}: x is a memmap but y is None; pass y too.")
+            bs = check_batch_size(where, 32 if batch_size is None else batch_size)
+            y = np.asarray(y) if not isinstance(y, np.memmap) else y
+            if len(y) != len(x):
+                raise ValueError(
+                    f"{where}: x and y have different lengths: x has {len(x)} examples, y has "
+                    f"{len(y)}. Pass one target per input row.")
+            sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+            source = _engine.ArrayBatches(x, y, sw, bs, shuffle, utils.next_seed())
+            source.steps = -(-len(x) // bs)
+        else:
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    f"{where}: x yields batches, so y and sample_weight must be None (put them "
+                    f"in each batch: (x, y) or (x, y, sample_weight)); got y={type(y).__name__}.")
+            source = x
+        it = iter(source)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise ValueError(f"{where}: the iterable x yielded no batches; pass data.") from None
+        first = self._prepare_batch(where, first)
+        # A one-shot iterator keeps being drawn from (its first batch is trained on first); a
+        # re-iterable (a list, a memmap's batches) restarts every epoch.
+        one_shot = iter(source) is it
+        return (it if one_shot else source), first, one_shot
+
+    def _prepare_batch(self, where, batch):
+        if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+            raise ValueError(
+                f"{where}: each batch must be a tuple (x, y) or (x, y, sample_weight); got "
+                f"{_describe(batch)}.")
+        return self._prepare(where, *batch)
+
+    def _train_stream(self, source, first, logs, train, batch_size, chunk, limit, metric_objs,
+                      cbs):
+        """One epoch over streamed batches; returns the metric states and batches seen."""
+        batches = iter(source)
+        if first is not None:
+            batches = itertools.chain([first], batches)
+        prepare = lambda b: b if b is first else self._prepare_batch("fit", b)  # noqa: E731
+        seen = 0
+        chunks = _engine.chunks(batches, batch_size, chunk, prepare, limit=limit)
+        for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
+            cbs.on_train_batch_begin(seen)
+            self._ts, logs = train(self._ts, logs, xb, yb, swb, None, jnp.int32(n_real),
+                                   jnp.int32(0), jnp.int32(-(-n_real // batch_size)))
+            seen += -(-n_real // batch_size)
+            cbs.on_train_batch_end(seen - 1, self._results(metric_objs, logs))
+            if self.stop_training:
+                break
+        return logs, seen
+
+    def _chunk_size(self, steps: int | None, verbose: int) -> int:
         spe = self._compiled["steps_per_execution"]
         if spe is not None:
             return spe
+        if steps is None:  # a stream of unknown length: one batch per call
+            return 1
         if verbose == 1:
             return max(1, -(-steps // 20))
         return max(steps, 1)
@@ -803,10 +847,37 @@ class Sequential(Layer):
             count = min(chunk, steps - start)
             if cbs is not None:
                 cbs.on_test_batch_begin(start)
-            logs = program(ts.params, ts.state, logs, x_d, y_d, sw_d, jnp.int32(start),
-                           jnp.int32(count))
+            logs = program(ts.params, ts.state, logs, x_d, y_d, sw_d, jnp.int32(len(x_d)),
+                           jnp.int32(start), jnp.int32(count))
             if cbs is not None:
                 cbs.on_test_batch_end(start + count - 1, self._results(metric_objs, logs))
+        return self._results(metric_objs, logs)
+
+    def _evaluate_any(self, data, batch_size, cbs=None, verbose=0) -> dict:
+        if not _engine.is_batch_stream(data):
+            return self._evaluate_arrays(*data, batch_size, cbs, verbose)
+        fns = self._functions("evaluate")
+        batches = iter(data)
+        try:
+            first = self._prepare_batch("evaluate", next(batches))
+        except StopIteration:
+            raise ValueError("evaluate: the iterable x yielded no batches; pass data.") from None
+        batch_size = len(first[0])
+        program = self._program("eval", batch_size)
+        metric_objs = self._metric_objs(first[1].shape, batch_size)
+        logs = fns.init_logs(metric_objs)
+        chunk = self._chunk_size(None, verbose)
+        prepare = lambda b: b if b is first else self._prepare_batch("evaluate", b)  # noqa: E731
+        chunks = _engine.chunks(itertools.chain([first], batches), batch_size, chunk, prepare)
+        seen = 0
+        ts = self._ts
+        for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
+            count = -(-n_real // batch_size)
+            logs = program(ts.params, ts.state, logs, xb, yb, swb, jnp.int32(n_real),
+                           jnp.int32(0), jnp.int32(count))
+            seen += count
+            if cbs is not None:
+                cbs.on_test_batch_end(seen - 1, self._results(metric_objs, logs))
         return self._results(metric_objs, logs)
 
     # ----------------------------------------------------------------- evaluate / predict
@@ -829,14 +900,20 @@ class Sequential(Layer):
         self._functions(where)
         batch_size = check_batch_size(where, 32 if batch_size is None else batch_size)
         verbose = callbacks_lib.resolve_verbose(verbose)
-        x, y, sw = self._prepare(where, x, y, sample_weight)
-        steps = -(-len(x) // batch_size)
+        if _engine.is_batch_stream(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    f"{where}: x yields batches, so y and sample_weight must be None (put them "
+                    f"in each batch: (x, y) or (x, y, sample_weight)).")
+            data, steps = x, None
+        else:
+            x, y, sw = self._prepare(where, x, y, sample_weight)
+            data = tuple(None if a is None else jnp.asarray(a) for a in (x, y, sw))
+            steps = -(-len(x) // batch_size)
         cbs = callbacks_lib.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                          verbose=verbose, epochs=1, steps=steps)
         cbs.on_test_begin()
-        logs = self._evaluate_arrays(jnp.asarray(x), jnp.asarray(y),
-                                     None if sw is None else jnp.asarray(sw), batch_size, cbs,
-                                     verbose)
+        logs = self._evaluate_any(data, batch_size, cbs, verbose)
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -858,7 +935,7 @@ class Sequential(Layer):
         if not self.built:
             self.build((None, *x.shape[1:]))
         self._check_input_shape(where, x)
-        program = self._predict_program(batch_size)
+        program = self._program("predict", batch_size)
         steps = -(-len(x) // batch_size)
         cbs = callbacks_lib.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                          verbose=verbose, epochs=1, steps=steps)
@@ -867,38 +944,6 @@ class Sequential(Layer):
         cbs.on_predict_batch_end(steps - 1, {"outputs": out})
         cbs.on_predict_end()
         return out
-
-    def _predict_program(self, batch_size: int):
-        key = ("predict", batch_size)
-        if key not in self._programs:
-            self._programs[key] = self._make_predict_program(batch_size)
-        return self._programs[key]
-
-    def _make_predict_program(self, batch_size: int):
-        # Works on an uncompiled model too, as in Keras: it needs only the layers.
-        apply = self._serial().apply
-        B = batch_size
-
-        def predict(params, state, x):
-            return apply(params, state, x, rng=None, training=False)[0]
-
-
-        def program(params, state, x):
-            n = x.shape[0]
-            nb = -(-n // B)
-            first = x.at[jnp.zeros(B, jnp.int32)].get(mode="promise_in_bounds")
-            out = jax.eval_shape(predict, params, state, first)
-            buf = jnp.zeros((nb * B, *out.shape[1:]), out.dtype)
-
-            def body(b, buf):
-                idx = jnp.remainder(b * B + jnp.arange(B, dtype=jnp.int32), n)
-                y = predict(params, state, x.at[idx].get(mode="promise_in_bounds"))
-                return jax.lax.dynamic_update_slice_in_dim(buf, y, b * B, axis=0)
-
-            return jax.lax.fori_loop(0, nb, body, buf)[:n]
-
-        jit = self._compiled is None or self._compiled.get("jit_compile", True)
-        return jax.jit(program) if jit else program
 
     # ----------------------------------------------------------------- *_on_batch
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
@@ -909,8 +954,8 @@ class Sequential(Layer):
         program = self._program("train", len(x))
         metric_objs = self._metric_objs(y.shape, len(x))
         ts, logs = program(self._ts, fns.init_logs(metric_objs), jnp.asarray(x), jnp.asarray(y),
-                           None if sw is None else jnp.asarray(sw), None, jnp.int32(0),
-                           jnp.int32(1))
+                           None if sw is None else jnp.asarray(sw), None, jnp.int32(len(x)),
+                           jnp.int32(0), jnp.int32(1))
         self._ts = ts
         return self._format(self._results(metric_objs, logs), return_dict)
 
@@ -955,5 +1000,3 @@ def load_model(path, custom_objects=None):  # pragma: no cover - replaced by fnn
 
     return saving.load_model(path, custom_objects=custom_objects)
 
-
-del math, time

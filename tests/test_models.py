@@ -474,3 +474,59 @@ def test_real_mnist_digits_reach_94_percent(mnist_dir):
     network.fit(xtr, to_categorical(ytr), epochs=5, batch_size=128, verbose=0)
     _, test_acc = network.evaluate(xte, to_categorical(yte), verbose=0)
     assert test_acc >= 0.94
+
+
+# --------------------------------------------------------------------------- streaming
+def test_streamed_batches_equal_the_in_memory_path():
+    x, y = make_data(100)
+    a = small_model(seed=2)
+    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 100, 16)]
+    b = small_model(seed=2)
+    hb = b.fit(batches, epochs=2, verbose=0)
+    assert hb.history == pytest.approx(ha.history, rel=1e-6)
+    for p, q in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(p, q)
+    assert cache_size(b, "train", 16) == 1  # the padded last batch reuses the program
+    assert b.evaluate(batches, verbose=0) == pytest.approx(b.evaluate(x, y, verbose=0), rel=1e-6)
+
+
+def test_generator_with_steps_per_epoch_and_running_out(recwarn):
+    x, y = make_data(64)
+
+    def forever():
+        while True:
+            for i in range(0, 64, 16):
+                yield x[i:i + 16], y[i:i + 16]
+
+    model = small_model()
+    h = model.fit(forever(), steps_per_epoch=4, epochs=3, verbose=0)
+    assert len(h.history["loss"]) == 3 and int(model.train_state.step) == 12
+    once = ((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16))
+    with pytest.warns(UserWarning, match=r"ran out of data at epoch 2"):
+        h = model.fit(once, epochs=3, verbose=0)
+    assert len(h.history["loss"]) == 1
+
+
+def test_memmap_is_streamed(tmp_path):
+    x, y = make_data(80)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=x.shape)
+    mm[:] = x
+    mm.flush()
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="r", shape=x.shape)
+    model = small_model()
+    h = model.fit(mm, y, batch_size=16, epochs=2, verbose=0)
+    assert len(h.history["loss"]) == 2 and int(model.train_state.step) == 10
+
+
+def test_stream_errors():
+    x, y = make_data(32)
+    model = small_model()
+    with pytest.raises(ValueError, match=r"x yields batches, so y and sample_weight must be None"):
+        model.fit([(x, y)], y, verbose=0)
+    with pytest.raises(ValueError, match=r"more than the first batch's 8"):
+        model.fit([(x[:8], y[:8]), (x, y)], verbose=0)
+    with pytest.raises(ValueError, match=r"each batch must be a tuple \(x, y\)"):
+        model.fit(iter([(x,)]), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_split\) needs arrays"):
+        model.fit([(x, y)], validation_split=0.5, verbose=0)
