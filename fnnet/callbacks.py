@@ -47,12 +47,14 @@ Logs = Mapping[str, Any] | None
 
 __all__ = [
     "Callback",
+    "BackupAndRestore",  # noqa: F822 (loaded lazily, see __getattr__)
     "CallbackList",
     "CSVLogger",
     "EarlyStopping",
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "ModelCheckpoint",  # noqa: F822
     "Progbar",
     "ProgbarLogger",
     "ReduceLROnPlateau",
@@ -1128,3 +1130,13 @@ class LambdaCallback(Callback):
                     f"{fn!r}; pass e.g. {name}=lambda *args: ..."
                 )
             setattr(self, name, fn)
+
+
+def __getattr__(name: str):
+    # ModelCheckpoint and BackupAndRestore import this module's Callback and fnnet.saving, so
+    # they load on first use rather than at import (which would be circular).
+    if name in ("ModelCheckpoint", "BackupAndRestore"):
+        from fnnet import _saving_callbacks
+
+        return getattr(_saving_callbacks, name)
+    raise AttributeError(f"module 'fnnet.callbacks' has no attribute {name!r}")

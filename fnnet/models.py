@@ -460,6 +460,25 @@ class Sequential(Layer):
         print_fn(f" Trainable params: {trainable:,}")
         print_fn(f" Non-trainable params: {frozen:,}")
 
+    # ----------------------------------------------------------------- saving
+    def save_weights(self, filepath: str) -> None:
+        """Saves weights and state to a ``.safetensors`` file, atomically; see :mod:`fnnet.saving`."""
+        from fnnet import saving
+
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath: str) -> None:
+        """Loads weights saved by :meth:`save_weights` or :meth:`save`; verified, all or nothing."""
+        from fnnet import saving
+
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath: str) -> None:
+        """Saves the whole model (architecture, weights, optimizer state, rng, step)."""
+        from fnnet import saving
+
+        saving.save_model(self, filepath)
+
     # ----------------------------------------------------------------- compile
     def compile(
         self,
@@ -729,7 +748,10 @@ class Sequential(Layer):
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
+        self._resume_epoch = None
         cbs.on_train_begin()
+        if self._resume_epoch is not None:  # set by BackupAndRestore after restoring a backup
+            initial_epoch, self._resume_epoch = self._resume_epoch, None
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
@@ -994,9 +1016,9 @@ def _human_bytes(n: int) -> str:
     return f"{n:.2f} GB"  # pragma: no cover
 
 
-def load_model(path, custom_objects=None):  # pragma: no cover - replaced by fnnet.saving
-    """Loads a model saved with ``model.save``; see :mod:`fnnet.saving`."""
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True):
+    """Loads a model saved with ``model.save``; see :func:`fnnet.saving.load_model`."""
     from fnnet import saving
 
-    return saving.load_model(path, custom_objects=custom_objects)
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
 
