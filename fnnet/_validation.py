@@ -52,7 +52,10 @@ def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
     if len(arr) == 0:
         raise ValueError(f"{where}: {argument} is empty (shape {arr.shape}); pass at least one "
                          f"example.")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    # Fast path: a sum is finite when every element is (one pass, no temporary); only a
+    # non-finite sum (NaN/Inf present, or a rare overflow) pays for the element-wise check.
+    if arr.dtype.kind == "f" and not np.isfinite(arr.sum(dtype=np.float64)) \
+            and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{where}: {argument} contains NaN or Inf (first at index {tuple(int(i) for i in bad)}"
