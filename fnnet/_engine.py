@@ -91,12 +91,15 @@ def predict_program(apply: Callable, batch_size: int, jit: bool = True) -> Calla
 
 
 def epoch_program(jit: bool = True) -> Callable:
-    """``ts -> (ts, key)``: splits the train state's rng for the epoch's shuffle."""
-    def program(ts):
-        rng, key = jax.random.split(ts.rng)
-        return ts._replace(rng=rng), key
+    """``(ts, x) -> (ts, perm)``: the epoch's shuffle, from a split of the train state's rng.
 
-    return _maybe_jit(program, jit)
+    One dispatch per epoch; the permutation stays on the device.
+    """
+    def program(ts, x):
+        rng, key = jax.random.split(ts.rng)
+        return ts._replace(rng=rng), jax.random.permutation(key, x.shape[0]).astype(jnp.int32)
+
+    return _maybe_jit(program, jit, donate_argnums=(0,))
 
 
 # --------------------------------------------------------------------------- streaming

@@ -513,8 +513,10 @@ class Sequential(Layer):
             )
         from fnnet import metrics as metrics_lib
 
-        for m in metrics or []:  # names fail here, not at the first fit
-            if isinstance(m, str) and m.lower() not in ("accuracy", "acc"):
+        for m in metrics or []:  # names and wrong types fail here, not at the first fit
+            # "accuracy" and "crossentropy" pick their variant from the data's shapes at fit.
+            if not (isinstance(m, str) and m.strip().lower() in ("accuracy", "acc",
+                                                                 "crossentropy", "ce")):
                 metrics_lib.get(m)
         if loss_weights is not None:
             raise ValueError(
@@ -596,8 +598,6 @@ class Sequential(Layer):
         if not self.built:
             self.build((None, *x.shape[1:]))
         self._check_input_shape(where, x)
-        if y is None:
-            return x, None, None
         y = prepare_targets(where, y, len(x))
         check_labels(where, self._compiled["loss"], y, self.output_shape)
         sw = prepare_sample_weight(where, sample_weight, class_weight, y, len(x))
@@ -743,6 +743,9 @@ class Sequential(Layer):
         train = self._program("train", batch_size)
         new_epoch = self._program("epoch")
         metric_objs = self._metric_objs(y_shape, batch_size)
+        # Zeroed metric states kept on the host; each epoch copies them in (one transfer, no
+        # computation dispatched), since the train program donates them.
+        fresh_logs = jax.device_get(fns.init_logs(metric_objs))
         cbs = callbacks_lib.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
@@ -754,7 +757,7 @@ class Sequential(Layer):
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            logs = fns.init_logs(metric_objs)
+            logs = jax.device_put(fresh_logs)
             if streaming:
                 pending = first if one_shot and epoch == initial_epoch else None
                 logs, seen = self._train_stream(source, pending,
@@ -767,13 +770,15 @@ class Sequential(Layer):
                         f"set steps_per_epoch so that it yields enough batches.", stacklevel=2)
                     break
             else:
-                ts, key = new_epoch(self._ts)
-                perm = jax.random.permutation(key, n).astype(jnp.int32) if shuffle else None
+                perm = None
+                if shuffle:
+                    self._ts, perm = new_epoch(self._ts, x_d)
+                ts = self._ts
                 for start in range(0, steps, chunk):
                     count = min(chunk, steps - start)
                     cbs.on_train_batch_begin(start)
-                    ts, logs = train(ts, logs, x_d, y_d, sw_d, perm, jnp.int32(n),
-                                     jnp.int32(start), jnp.int32(count))
+                    ts, logs = train(ts, logs, x_d, y_d, sw_d, perm, np.int32(n),
+                                     np.int32(start), np.int32(count))
                     self._ts = ts
                     cbs.on_train_batch_end(start + count - 1, self._results(metric_objs, logs))
                     if self.stop_training:
@@ -838,8 +843,8 @@ class Sequential(Layer):
         chunks = _engine.chunks(batches, batch_size, chunk, prepare, limit=limit)
         for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
             cbs.on_train_batch_begin(seen)
-            self._ts, logs = train(self._ts, logs, xb, yb, swb, None, jnp.int32(n_real),
-                                   jnp.int32(0), jnp.int32(-(-n_real // batch_size)))
+            self._ts, logs = train(self._ts, logs, xb, yb, swb, None, np.int32(n_real),
+                                   np.int32(0), np.int32(-(-n_real // batch_size)))
             seen += -(-n_real // batch_size)
             cbs.on_train_batch_end(seen - 1, self._results(metric_objs, logs))
             if self.stop_training:
@@ -868,8 +873,8 @@ class Sequential(Layer):
             count = min(chunk, steps - start)
             if cbs is not None:
                 cbs.on_test_batch_begin(start)
-            logs = program(ts.params, ts.state, logs, x_d, y_d, sw_d, jnp.int32(len(x_d)),
-                           jnp.int32(start), jnp.int32(count))
+            logs = program(ts.params, ts.state, logs, x_d, y_d, sw_d, np.int32(len(x_d)),
+                           np.int32(start), np.int32(count))
             if cbs is not None:
                 cbs.on_test_batch_end(start + count - 1, self._results(metric_objs, logs))
         return self._results(metric_objs, logs)
@@ -894,8 +899,8 @@ class Sequential(Layer):
         ts = self._ts
         for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
             count = -(-n_real // batch_size)
-            logs = program(ts.params, ts.state, logs, xb, yb, swb, jnp.int32(n_real),
-                           jnp.int32(0), jnp.int32(count))
+            logs = program(ts.params, ts.state, logs, xb, yb, swb, np.int32(n_real),
+                           np.int32(0), np.int32(count))
             seen += count
             if cbs is not None:
                 cbs.on_test_batch_end(seen - 1, self._results(metric_objs, logs))
@@ -975,8 +980,8 @@ class Sequential(Layer):
         program = self._program("train", len(x))
         metric_objs = self._metric_objs(y.shape, len(x))
         ts, logs = program(self._ts, fns.init_logs(metric_objs), *_to_device(x, y, sw), None,
-                           jnp.int32(len(x)),
-                           jnp.int32(0), jnp.int32(1))
+                           np.int32(len(x)),
+                           np.int32(0), np.int32(1))
         self._ts = ts
         return self._format(self._results(metric_objs, logs), return_dict)
 
