@@ -141,7 +141,7 @@ def prepare(spec: Spec, x, y, names, warnings: list) -> tuple[list[dict], dict]:
         try:
             t0 = time.perf_counter()
             c.setup(spec, x, y)
-            rec["final_loss"], rec["final_acc"] = c.epoch()
+            rec["final_loss"], rec["final_acc"] = c.epoch()[:2]
             rec["warmup_s"] = time.perf_counter() - t0
         except Exception as e:  # noqa: BLE001 - one broken contender must not stop the rest
             rec.update(status="failed", note=f"{type(e).__name__}: {e}"[:300])
@@ -172,8 +172,10 @@ def run_training(spec: Spec, args, epochs_per_round: int, probe: MatmulProbe | N
                 gc.collect()
                 try:
                     t0 = time.perf_counter()
-                    loss, acc = live[name].epoch()
+                    out = live[name].epoch()
                     dt = time.perf_counter() - t0
+                    # fit-style contenders time their own steady-state epoch (see contenders)
+                    loss, acc, dt = out if len(out) == 3 else (*out, dt)
                 except Exception as e:  # noqa: BLE001
                     rec.update(status="failed", note=f"{type(e).__name__}: {e}"[:300])
                     warnings.append(f"{spec.key}: {name} failed while timed: {rec['note']}")
@@ -372,7 +374,7 @@ def child_main(name: str, quick: bool) -> int:
     rec["import_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     c.setup(spec, x, y)
-    rec["final_loss"], rec["final_acc"] = c.epoch()
+    rec["final_loss"], rec["final_acc"] = c.first_epoch()
     rec["first_epoch_s"] = time.perf_counter() - t1
     rec["peak_rss_bytes"] = peak_rss_bytes()
     print("RESULT " + json.dumps(rec), flush=True)
