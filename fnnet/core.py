@@ -85,7 +85,7 @@ class Layer(_LayerFields):
         >>> def init(rng, input_shape):
         ...     return input_shape, {"scale": jnp.ones(input_shape[-1])}, ()
         >>> def apply(params, state, x, *, rng=None, training=False):
-        ...     return x * params["scale"], state
+        ...     return x * params["scale"][None, :], state   # explicit broadcast: strict-JAX safe
         >>> layer = Layer(init, apply)
         >>> out_shape, params, state = layer.init(jax.random.key(0), (2, 3))
         >>> y, state = layer.apply(params, state, jnp.ones((2, 3)))
@@ -340,14 +340,21 @@ def fan_in_concat(axis: int = -1) -> Layer:
     def init(rng, input_shape):
         _check_tuple_shapes("fan_in_concat", input_shape)
         rank = len(input_shape[0])
+        if not -rank <= axis < rank:
+            raise ValueError(
+                f"fan_in_concat(axis={axis}): the axis is out of range for inputs of rank {rank}; "
+                f"got input shapes {list(input_shape)}. Use axis=-1 for the last axis."
+            )
         ax = axis % rank
-        dims = [s[ax] for s in input_shape]
+        # Check ranks before indexing with ax, so a rank mismatch gets this message.
+        same_rank = all(len(s) == rank for s in input_shape)
         rest = [tuple(d for i, d in enumerate(s) if i != ax) for s in input_shape]
-        if any(len(s) != rank for s in input_shape) or any(r != rest[0] for r in rest):
+        if not same_rank or any(r != rest[0] for r in rest):
             raise ValueError(
                 f"fan_in_concat(axis={axis}): inputs must match on every axis but {axis}; got "
                 f"{list(input_shape)}."
             )
+        dims = [s[ax] for s in input_shape]
         out = list(input_shape[0])
         out[ax] = None if None in dims else sum(dims)
         return tuple(out), (), ()

@@ -282,8 +282,8 @@ def Reshape(
     def out_shape(shape):
         size = math.prod(d for d in shape[1:]) if None not in shape[1:] else None
         known = math.prod(d for d in target if d != -1)
-        if size is None:
-            return (shape[0], *target)
+        if size is None:  # the inferred dim is unknown too: None, not -1 (Flatten would multiply it)
+            return (shape[0], *(None if d == -1 else d for d in target))
         if (-1 in target and size % known) or (-1 not in target and size != known):
             raise ValueError(
                 f"Reshape({target}): cannot reshape examples of shape {tuple(shape[1:])} "

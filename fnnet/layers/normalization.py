@@ -40,8 +40,9 @@ def _feature_axis(layer: str, axis: int, shape: Sequence) -> int:
 
 def _compute_dtype(x: jax.Array):
     """float32 for low-precision or integer inputs (as Keras computes statistics), else x's dtype."""
-    if jnp.issubdtype(x.dtype, jnp.floating):
-        return jnp.promote_types(x.dtype, jnp.float32)
+    # Not jnp.promote_types: under jax_numpy_dtype_promotion="strict" it rejects (float64, float32).
+    if jnp.issubdtype(x.dtype, jnp.floating) and jnp.finfo(x.dtype).bits >= 32:
+        return x.dtype
     return jnp.float32
 
 
@@ -134,19 +135,22 @@ def BatchNormalization(
         if training:
             mean = jnp.mean(xf, axis=reduce)
             var = jnp.mean(jnp.square(xf - _broadcastable(mean, x.ndim, ax)), axis=reduce)
+            # Explicit casts: the state keeps its dtype whatever the input's (e.g. float64 under
+            # x64), so a jitted or scanned train step sees a fixed state type.
             m = jnp.asarray(momentum, state["moving_mean"].dtype)
             state = {
-                "moving_mean": state["moving_mean"] * m + mean * (1 - m),
-                "moving_variance": state["moving_variance"] * m + var * (1 - m),
+                "moving_mean": state["moving_mean"] * m + mean.astype(m.dtype) * (1 - m),
+                "moving_variance": state["moving_variance"] * m + var.astype(m.dtype) * (1 - m),
             }
         else:
-            mean, var = state["moving_mean"], state["moving_variance"]
+            mean = state["moving_mean"].astype(xf.dtype)
+            var = state["moving_variance"].astype(xf.dtype)
         inv = jax.lax.rsqrt(var + jnp.asarray(epsilon, var.dtype))
         if scale:
-            inv = inv * params["gamma"]
+            inv = inv * params["gamma"].astype(inv.dtype)
         y = (xf - _broadcastable(mean, x.ndim, ax)) * _broadcastable(inv, x.ndim, ax)
         if center:
-            y = y + _broadcastable(params["beta"], x.ndim, ax)
+            y = y + _broadcastable(params["beta"].astype(y.dtype), x.ndim, ax)
         return jnp.asarray(y, _out_dtype(x, y)), state
 
     config = {"axis": axis, "momentum": momentum, "epsilon": epsilon, "center": center,
@@ -209,9 +213,9 @@ def LayerNormalization(
         var = jnp.mean(jnp.square(xf - mean), axis=ax, keepdims=True)
         y = (xf - mean) * jax.lax.rsqrt(var + jnp.asarray(epsilon, var.dtype))
         if scale:
-            y = y * _broadcastable(params["gamma"], x.ndim, ax)
+            y = y * _broadcastable(params["gamma"].astype(y.dtype), x.ndim, ax)
         if center:
-            y = y + _broadcastable(params["beta"], x.ndim, ax)
+            y = y + _broadcastable(params["beta"].astype(y.dtype), x.ndim, ax)
         return jnp.asarray(y, _out_dtype(x, y)), state
 
     config = {"axis": axis, "epsilon": epsilon, "center": center, "scale": scale,
