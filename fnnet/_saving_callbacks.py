@@ -139,10 +139,12 @@ class ModelCheckpoint(Callback):
 class BackupAndRestore(Callback):
     """Backs up the whole training state every epoch so an interrupted ``fit`` resumes exactly.
 
-    At the end of each epoch it writes the model, optimizer state, rng and step to
-    ``backup_dir`` (atomically). When ``fit`` starts and a backup exists, it restores that state
-    and ``fit`` continues from the epoch after the backed-up one: the result is bit-identical
-    to an uninterrupted run (same machine). The backup is deleted when training completes,
+    At the end of each epoch it writes the training state (weights, optimizer state, rng and
+    step; see :func:`fnnet.saving.save_train_state`) to ``backup_dir``, atomically. It stores no
+    architecture, so it works for custom layers, losses and optax transforms too. When ``fit``
+    starts and a backup exists, it restores that state and ``fit`` continues from the epoch
+    after the backed-up one: the result is bit-identical to an uninterrupted run (same
+    machine). The backup is deleted when training completes,
     unless ``delete_checkpoint=False``.
 
     Args:
@@ -175,7 +177,10 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
-        saving.save_model(self.model, self.path, extra={"epoch": epoch})
+        # The training state alone: a backup must work for any model that fit can train,
+        # custom layers, losses and optax transforms included, and always keep the optimizer
+        # state (a whole-model file drops it when the compile config cannot be named).
+        saving.save_train_state(self.model, self.path, extra={"epoch": epoch})
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.path):

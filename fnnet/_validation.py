@@ -168,3 +168,12 @@ def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | Non
             f"{where}: y has shape {y.shape} but the model outputs one value per example; pass y "
             f"of shape (n,) or (n, 1)."
         )
+    if name is not None and name != "sparse_categorical_crossentropy":
+        # Every other built-in loss compares y with the output element by element; a mismatch
+        # would otherwise surface mid-trace as a loss error quoting the padded batch's shapes.
+        want, got = tuple(output_shape[1:]), tuple(y.shape[1:])
+        if got != want and not (want[-1:] == (1,) and got == want[:-1]) and got != (*want, 1):
+            raise ValueError(
+                f"{where}: y has shape {y.shape} but the model outputs (batch, "
+                f"{', '.join(map(str, want))}), and loss {name!r} compares them element by "
+                f"element. Pass y of shape (n, {', '.join(map(str, want))}).")

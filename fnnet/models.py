@@ -514,9 +514,7 @@ class Sequential(Layer):
         from fnnet import metrics as metrics_lib
 
         for m in metrics or []:  # names and wrong types fail here, not at the first fit
-            # "accuracy" and "crossentropy" pick their variant from the data's shapes at fit.
-            if not (isinstance(m, str) and m.strip().lower() in ("accuracy", "acc",
-                                                                 "crossentropy", "ce")):
+            if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
                 metrics_lib.get(m)
         if loss_weights is not None:
             raise ValueError(
@@ -995,7 +993,12 @@ class Sequential(Layer):
 
     def predict_on_batch(self, x) -> np.ndarray:
         """Returns the outputs for one batch as numpy."""
-        return self.predict(x, batch_size=max(1, len(np.asarray(x))), verbose=0)
+        where = "predict_on_batch"
+        x = prepare_inputs(where, x)  # before len(x): None, a scalar or a ragged list fail clearly
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        self._check_input_shape(where, x)
+        return self.predict(x, batch_size=len(x), verbose=0)
 
     @staticmethod
     def _format(logs: dict, return_dict: bool):

@@ -24,9 +24,10 @@ from typing import Any
 from fnnet import checkpoint
 from fnnet import losses as losses_lib
 from fnnet import optimizers as optimizers_lib
-from fnnet.serialization import deserialize_layer, serialize_layer
+from fnnet.serialization import builtin_names, deserialize_layer, serialize_layer
 
-__all__ = ["save_weights", "load_weights", "save_model", "load_model", "load_train_state"]
+__all__ = ["save_weights", "load_weights", "save_model", "load_model", "save_train_state",
+           "load_train_state"]
 
 
 # --------------------------------------------------------------------------- weights by layer
@@ -103,6 +104,9 @@ def load_weights(model, path: str | os.PathLike) -> None:
 
 
 # --------------------------------------------------------------------------- whole models
+_COMPILE_KEYS = frozenset({"optimizer", "loss", "metrics", "steps_per_execution", "jit_compile"})
+
+
 def _compile_config(model) -> dict | None:
     cfg = model._compiled
     if cfg is None:
@@ -150,9 +154,37 @@ def save_model(model, path: str | os.PathLike, extra: dict | None = None) -> Non
         "compile": compile_config})
 
 
-def _read_model_file(where: str, path: str) -> tuple[dict, dict]:
+def save_train_state(model, path: str | os.PathLike, extra: dict | None = None) -> None:
+    """Writes the training state alone (weights, optimizer state, rng, step) to ``path``.
+
+    Unlike :func:`save_model` it stores no architecture or compile configuration, so it works
+    for any model, custom layers, losses and optax transforms included; restore it with
+    :func:`load_train_state` into a model built and compiled the same way. ``BackupAndRestore``
+    uses it.
+
+    Example:
+        >>> import os, tempfile
+        >>> from fnnet import models, layers, saving
+        >>> model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "state.safetensors")
+        >>> saving.save_train_state(model, path, extra={"epoch": 4})
+        >>> twin = models.Sequential([layers.Dense(2, input_shape=(3,))])
+        >>> twin.compile(optimizer="adam", loss="mse")
+        >>> saving.load_train_state(twin, path)["epoch"]
+        4
+        >>> all((a == b).all() for a, b in zip(twin.get_weights(), model.get_weights()))
+        True
+    """
+    path = _check_path("save_train_state", path)
+    ts = model._require_train_state("save_train_state")
+    tree = _state_tree(model, with_optimizer=ts.opt_state is not None)
+    checkpoint.save(path, checkpoint.flatten(tree), {**(extra or {}), "kind": "train_state"})
+
+
+def _read_model_file(where: str, path: str, kinds: tuple = ("model",)) -> tuple[dict, dict]:
     arrays, meta = checkpoint.load(path)
-    if meta.get("kind") != "model":
+    if meta.get("kind") not in kinds:
         raise checkpoint.CheckpointError(
             f"{where}: {path!r} is a {meta.get('kind', 'plain')} checkpoint, not a saved model. "
             f"Load weights files with model.load_weights(path).")
@@ -160,13 +192,19 @@ def _read_model_file(where: str, path: str) -> tuple[dict, dict]:
 
 
 def load_train_state(model, path: str | os.PathLike) -> dict:
-    """Restores weights, optimizer state, rng and step from a model file into ``model``.
+    """Restores weights, optimizer state, rng and step from a model or train-state file.
 
     ``model`` must have the saved architecture and be compiled the same way. Returns the file's
     metadata. Used by ``BackupAndRestore`` to resume an interrupted ``fit`` exactly.
     """
     path = _check_path("load_train_state", path)
-    arrays, meta = _read_model_file("load_train_state", path)
+    arrays, meta = _read_model_file("load_train_state", path, ("model", "train_state"))
+    _restore_train_state(model, arrays, path)
+    return meta
+
+
+def _restore_train_state(model, arrays: dict, path: str) -> None:
+    """Verifies ``arrays`` against ``model`` completely, then assigns them all at once."""
     with_opt = any(k.startswith("opt_state/") for k in arrays)
     template = _state_tree(model, with_optimizer=with_opt)
     tree = checkpoint.unflatten(template, arrays, what=f"model file {path!r}")
@@ -175,7 +213,6 @@ def load_train_state(model, path: str | os.PathLike) -> dict:
     if with_opt:
         ts = ts._replace(opt_state=tree["opt_state"])
     model._ts = ts
-    return meta
 
 
 def load_model(path: str | os.PathLike, custom_objects: dict | None = None,
@@ -205,18 +242,34 @@ def load_model(path: str | os.PathLike, custom_objects: dict | None = None,
     path = _check_path("load_model", path)
     arrays, meta = _read_model_file("load_model", path)
     arch = meta.get("architecture")
-    if not isinstance(arch, dict) or arch.get("class_name") != "Sequential":
+    cfg = meta.get("compile")
+    if not isinstance(arch, dict) or arch.get("class_name") != "Sequential" or not isinstance(
+            arch.get("layers"), list) or not isinstance(arch.get("input_shape"), list) or not (
+            cfg is None or isinstance(cfg, dict) and _COMPILE_KEYS <= set(cfg)):
         raise checkpoint.CheckpointError(
-            f"load_model: {path!r} has no Sequential architecture in its header.")
-    layers = [deserialize_layer(d, custom_objects) for d in arch["layers"]]
+            f"load_model: {path!r} has no valid Sequential architecture and compile "
+            f"configuration in its header (it was not written by model.save).")
+    builtins = builtin_names()
+    layers = []
+    for i, spec in enumerate(arch["layers"]):
+        kind = spec.get("class_name") if isinstance(spec, dict) else None
+        if isinstance(kind, str) and kind not in builtins and kind not in (custom_objects or {}):
+            raise ValueError(
+                f"load_model: layer #{i} ({spec.get('name')!r}) of {path!r} is of the custom "
+                f"kind {kind!r}, which is not built in. Loading never runs code from the file, so "
+                f"pass its constructor explicitly: models.load_model(path, custom_objects="
+                f"{{{kind!r}: {kind}}}). Built-in kinds: {', '.join(builtins)}.")
+        try:
+            layers.append(deserialize_layer(spec, custom_objects))
+        except ValueError as e:
+            raise ValueError(f"load_model: cannot rebuild layer #{i} of {path!r}: {e}") from None
     model = Sequential(layers, name=arch.get("name"))
     model.build((None, *arch["input_shape"]))
-    cfg = meta.get("compile")
     if compile and cfg is not None:
         model.compile(optimizer=optimizers_lib.get(cfg["optimizer"]), loss=cfg["loss"],
                       metrics=cfg["metrics"], steps_per_execution=cfg["steps_per_execution"],
                       jit_compile=cfg["jit_compile"])
-        load_train_state(model, path)
+        _restore_train_state(model, arrays, path)
     else:
         arrays = {k: v for k, v in arrays.items() if not k.startswith("opt_state/")}
         tree = checkpoint.unflatten(_state_tree(model, with_optimizer=False), arrays,
