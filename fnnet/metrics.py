@@ -389,6 +389,8 @@ _FACTORIES: dict[str, Callable[[str], Metric]] = {
 }
 _ACCURACY = ("accuracy", "acc")
 _CROSSENTROPY = ("crossentropy", "ce")
+# Names whose variant depends on the targets' and outputs' shapes: resolved at the first fit.
+SHAPE_RESOLVED = _ACCURACY + _CROSSENTROPY
 
 
 def _base_loss(loss: Any) -> Any:

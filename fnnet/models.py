@@ -514,7 +514,7 @@ class Sequential(Layer):
         from fnnet import metrics as metrics_lib
 
         for m in metrics or []:  # names and wrong types fail here, not at the first fit
-            if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
+            if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
                 metrics_lib.get(m)
         if loss_weights is not None:
             raise ValueError(

@@ -165,7 +165,7 @@ def build_step_functions(
     tx = optimizers_lib.get(optimizer)
     metric_ids = tuple(metrics or ())
     for m in metric_ids:  # resolve names early so a typo fails before any tracing
-        if isinstance(m, str) and m.lower() not in ("accuracy", "acc"):
+        if isinstance(m, str) and m.strip().lower() not in metrics_lib.SHAPE_RESOLVED:
             metrics_lib.get(m)
     loss_tracker = metrics_lib.Mean("loss")
 
@@ -180,7 +180,7 @@ def build_step_functions(
         objective_loss = logits_loss
         to_pred = activations_lib.get(act)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def metrics_for(y_shape, y_pred_shape):
         return tuple(
             metrics_lib.get(m, y_true_shape=y_shape, y_pred_shape=y_pred_shape, loss=loss_fn)

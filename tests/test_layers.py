@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
+import fnnet
 from fnnet import fan_in_concat, fan_in_sum, fan_out, parallel, residual, serial, shape_dependent
 from fnnet.layers import (
     Activation,
@@ -559,9 +560,13 @@ LAYER_ERRORS = [
      lambda: LayerNormalization(input_shape=(3,)).init(KEY, (None, 4)), ValueError,
      r"LayerNormalization was declared with input_shape=\(3,\)"),
     ("dense_unknown_last_dim", lambda: Dense(3).init(KEY, (None, None)), ValueError,
-     r"Dense\(3\): the input's last dim must be known; got input shape \(None, None\)"),
+     r"Dense\(3\): init takes the input shape with the batch dim.*got \(None, None\)"),
     ("dense_scalar_input_shape", lambda: Dense(3).init(KEY, ()), ValueError,
-     r"Dense\(3\): the input's last dim must be known; got input shape \(\)"),
+     r"Dense\(3\): init takes the input shape with the batch dim.*got \(\)"),
+    ("dense_no_batch_dim", lambda: Dense(3).init(KEY, (4,)), ValueError,
+     r"Dense\(3\): init takes the input shape with the batch dim.*got \(4,\)"),
+    ("dense_zero_width", lambda: Dense(3).init(KEY, (None, 0)), ValueError,
+     r"features >= 1; got \(None, 0\)"),
     ("reshape_zero_dim", lambda: Reshape((0, 2)), ValueError,
      r"Reshape: target_shape must be a tuple of positive ints \(at most one -1\).*got \(0, 2\)"),
     ("reshape_two_unknowns", lambda: Reshape((-1, -1)), ValueError,
@@ -649,3 +654,12 @@ def test_property_init_shape_agrees_with_apply(case):
                        jax.ShapeDtypeStruct((batch, *dims), jnp.float32))
     assert tuple(y.shape) == out_shape
     assert layer.init(KEY, (None, *dims))[0] == (None, *out_shape[1:])
+
+
+def test_dropout_noise_shape_rank_and_integer_inputs():
+    drop = fnnet.layers.Dropout(0.5, noise_shape=(None, 1))
+    with pytest.raises(ValueError, match=r"noise_shape needs one entry per input dim.*\(2, 3, 4\)"):
+        drop.apply((), (), jnp.ones((2, 3, 4)), rng=jax.random.key(0), training=True)
+    y, _ = fnnet.layers.Dropout(0.5).apply((), (), jnp.ones((4, 8), jnp.int32), rng=jax.random.key(0),
+                                     training=True)
+    assert y.dtype == jnp.float32 and set(np.unique(np.asarray(y))) <= {0.0, 2.0}

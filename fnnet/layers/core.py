@@ -109,10 +109,11 @@ def Dense(
 
     def make(activation_fn: Callable) -> tuple[Callable, Callable]:
         def init(rng, input_shape):
-            if len(input_shape) < 1 or input_shape[-1] is None:
+            if len(input_shape) < 2 or input_shape[-1] is None or input_shape[-1] < 1:
                 raise ValueError(
-                    f"{label}: the input's last dim must be known; got input shape "
-                    f"{tuple(input_shape)}. Give the first layer input_shape=(features,)."
+                    f"{label}: init takes the input shape with the batch dim, (batch, ..., "
+                    f"features) with features >= 1; got {tuple(input_shape)}. For 784 features "
+                    f"use (None, 784); in a Sequential give the first layer input_shape=(784,)."
                 )
             _check_declared(label, declared, input_shape)
             k_rng, b_rng = jax.random.split(rng)
@@ -356,8 +357,16 @@ def Dropout(
                 f"apply(params, state, x, rng=jax.random.key(0), training=True), or pass "
                 f"training=False for inference."
             )
+        if not jnp.issubdtype(x.dtype, jnp.floating):  # as Keras, which casts to floatx
+            x = jnp.asarray(x, jnp.float32)
         shape = x.shape
         if noise_shape is not None:
+            if len(noise_shape) != x.ndim:
+                raise ValueError(
+                    f"Dropout(noise_shape={tuple(noise_shape)}): noise_shape needs one entry per "
+                    f"input dim, but the input has shape {tuple(x.shape)}. Use None for dims "
+                    f"that take the input's size, e.g. (None, 1, {x.shape[-1]})."
+                )
             shape = tuple(s if n is None else n for n, s in zip(noise_shape, x.shape))
         keep = jax.random.bernoulli(rng, 1.0 - rate, shape)
         scaled = x / jnp.asarray(1.0 - rate, x.dtype)
