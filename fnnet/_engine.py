@@ -162,7 +162,10 @@ def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: C
 
 def _pad_chunk(batches: list[tuple], rows: int) -> tuple[int, tuple]:
     # Real rows first, then padding that the program masks out (n counts the real rows).
-    parts = list(zip(*batches, strict=False))
+    n_real = sum(len(b[0]) for b in batches)
+    if len(batches) == 1 and n_real == rows:  # the common case: one full batch, no copy
+        return n_real, batches[0]
+    parts = list(zip(*batches))
     out = []
     for arrays in parts:
         if arrays[0] is None:
@@ -173,7 +176,7 @@ def _pad_chunk(batches: list[tuple], rows: int) -> tuple[int, tuple]:
         if n < rows:
             a = np.concatenate([a, np.repeat(a[:1], rows - n, axis=0)])
         out.append(a)
-    return sum(len(b[0]) for b in batches), tuple(out)
+    return n_real, tuple(out)
 
 
 def prefetch_to_device(items: Iterator[tuple[int, tuple]], depth: int = 2):

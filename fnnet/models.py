@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -317,7 +317,7 @@ class Sequential(Layer):
         keys = jax.random.split(init_key, len(self.layers))
         params, states, shapes = [], [], []
         cur = shape
-        for i, (layer, k) in enumerate(zip(self.layers, keys, strict=False)):
+        for i, (layer, k) in enumerate(zip(self.layers, keys)):
             try:
                 cur, p, s = layer.init(k, cur)
             except ValueError as err:
@@ -392,7 +392,7 @@ class Sequential(Layer):
                 f"{old_s}, got {new_s}."
             )
         for path, a, b in zip(jax.tree_util.tree_flatten_with_path(old)[0],
-                              jax.tree.leaves(old), jax.tree.leaves(new), strict=False):
+                              jax.tree.leaves(old), jax.tree.leaves(new)):
             if jnp.shape(a) != jnp.shape(b):
                 raise ValueError(
                     f"{where}: the array at {jax.tree_util.keystr(path[0])} has shape "
@@ -403,7 +403,7 @@ class Sequential(Layer):
         """All weights as numpy arrays in Keras's order (per layer: params, then state)."""
         ts = self._require_train_state("get_weights")
         out = []
-        for p, s in zip(ts.params, ts.state, strict=False):
+        for p, s in zip(ts.params, ts.state):
             out.extend(np.asarray(a) for a in _ordered_leaves(p) + _ordered_leaves(s))
         return out
 
@@ -418,7 +418,7 @@ class Sequential(Layer):
                 f"got {got}."
             )
         new = []
-        for i, (w, c) in enumerate(zip(weights, current, strict=False)):
+        for i, (w, c) in enumerate(zip(weights, current)):
             w = np.asarray(w)
             if w.shape != c.shape:
                 raise ValueError(
@@ -426,7 +426,7 @@ class Sequential(Layer):
                 )
             new.append(jnp.asarray(w, c.dtype))
         params, states = [], []
-        for p, s in zip(ts.params, ts.state, strict=False):
+        for p, s in zip(ts.params, ts.state):
             params.append(_replace_ordered(p, new))
             states.append(_replace_ordered(s, new))
         self._ts = ts._replace(params=tuple(params), state=tuple(states))
@@ -441,7 +441,7 @@ class Sequential(Layer):
         ts = self._require_train_state("summary")
         print_fn = print_fn or print
         rows = []
-        for layer, shape, p, s in zip(self.layers, self._output_shapes, ts.params, ts.state, strict=False):
+        for layer, shape, p, s in zip(self.layers, self._output_shapes, ts.params, ts.state):
             n = sum(np.size(a) for a in jax.tree.leaves((p, s)))
             rows.append((f"{layer.name} ({layer.kind})", str(tuple(shape)), f"{n:,}"))
         w = (max(28, *(len(r[0]) + 2 for r in rows)), max(25, *(len(r[1]) + 2 for r in rows)), 15)
@@ -584,6 +584,10 @@ class Sequential(Layer):
         results = fns.results(metric_objs, logs)
         values = jax.device_get(results)  # one host sync; device_get sorts dict keys
         return {k: float(values[k]) for k in results}
+
+    def _lazy_results(self, metric_objs, logs) -> _LazyLogs:
+        """Batch-level logs that wait for the device only if a callback reads them."""
+        return _LazyLogs(lambda: self._results(metric_objs, logs))
 
     def _metric_objs(self, y_shape, batch_size):
         fns = self._functions("metrics")
@@ -778,7 +782,7 @@ class Sequential(Layer):
                     ts, logs = train(ts, logs, x_d, y_d, sw_d, perm, np.int32(n),
                                      np.int32(start), np.int32(count))
                     self._ts = ts
-                    cbs.on_train_batch_end(start + count - 1, self._results(metric_objs, logs))
+                    cbs.on_train_batch_end(start + count - 1, self._lazy_results(metric_objs, logs))
                     if self.stop_training:
                         break
             epoch_logs = self._results(metric_objs, logs)
@@ -844,7 +848,7 @@ class Sequential(Layer):
             self._ts, logs = train(self._ts, logs, xb, yb, swb, None, np.int32(n_real),
                                    np.int32(0), np.int32(-(-n_real // batch_size)))
             seen += -(-n_real // batch_size)
-            cbs.on_train_batch_end(seen - 1, self._results(metric_objs, logs))
+            cbs.on_train_batch_end(seen - 1, self._lazy_results(metric_objs, logs))
             if self.stop_training:
                 break
         return logs, seen
@@ -874,7 +878,7 @@ class Sequential(Layer):
             logs = program(ts.params, ts.state, logs, x_d, y_d, sw_d, np.int32(len(x_d)),
                            np.int32(start), np.int32(count))
             if cbs is not None:
-                cbs.on_test_batch_end(start + count - 1, self._results(metric_objs, logs))
+                cbs.on_test_batch_end(start + count - 1, self._lazy_results(metric_objs, logs))
         return self._results(metric_objs, logs)
 
     def _evaluate_any(self, data, batch_size, cbs=None, verbose=0) -> dict:
@@ -901,7 +905,7 @@ class Sequential(Layer):
                            np.int32(0), np.int32(count))
             seen += count
             if cbs is not None:
-                cbs.on_test_batch_end(seen - 1, self._results(metric_objs, logs))
+                cbs.on_test_batch_end(seen - 1, self._lazy_results(metric_objs, logs))
         return self._results(metric_objs, logs)
 
     # ----------------------------------------------------------------- evaluate / predict
@@ -1006,6 +1010,31 @@ class Sequential(Layer):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+class _LazyLogs(Mapping):
+    """A read-only dict of running metrics, fetched from the device on first access."""
+
+    def __init__(self, compute: Callable[[], dict]):
+        self._compute = compute
+        self._values: dict | None = None
+
+    def _get(self) -> dict:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
 
 
 def _to_device(*arrays):

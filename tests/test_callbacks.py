@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from fnnet import callbacks
+from fnnet import callbacks, progbar
 from fnnet.callbacks import (
     Callback,
     CallbackList,
@@ -563,7 +563,7 @@ class Terminal(io.StringIO):
 
 def test_progbar_verbose_2_prints_one_exact_line(monkeypatch, capsys):
     # init at 100.0; step 1 (compile) at 100.5; step 3 at 100.512: 6 ms per later step.
-    monkeypatch.setattr(callbacks.time, "time", Clock(100.0, 100.5, 100.506, 100.512))
+    monkeypatch.setattr(progbar.time, "time", Clock(100.0, 100.5, 100.506, 100.512))
     bar = Progbar(3, verbose=2)
     bar.update(1, [("loss", 1.0)])
     bar.update(2, [("loss", 0.75)])
@@ -573,7 +573,7 @@ def test_progbar_verbose_2_prints_one_exact_line(monkeypatch, capsys):
 
 
 def test_progbar_verbose_1_non_terminal_prints_ascii_lines(monkeypatch, capsys):
-    monkeypatch.setattr(callbacks.time, "time", Clock(0.0, 0.5, 2.5, 10.5))
+    monkeypatch.setattr(progbar.time, "time", Clock(0.0, 0.5, 2.5, 10.5))
     bar = Progbar(10, verbose=1, interval=0)
     bar.update(1, [("loss", 2.0), ("accuracy", 0.25)])
     bar.update(5, [("loss", 1.0), ("accuracy", 0.5)])
@@ -588,7 +588,7 @@ def test_progbar_verbose_1_non_terminal_prints_ascii_lines(monkeypatch, capsys):
 def test_progbar_verbose_1_terminal_redraws_in_place(monkeypatch):
     term = Terminal()
     monkeypatch.setattr(sys, "stdout", term)
-    monkeypatch.setattr(callbacks.time, "time", Clock(0.0, 0.004, 0.94))
+    monkeypatch.setattr(progbar.time, "time", Clock(0.0, 0.004, 0.94))
     bar = Progbar(469, verbose=1, interval=0)
     bar.update(1, [("accuracy", 0.5), ("loss", 12.3456789)])
     bar.update(469, [("accuracy", 0.9237), ("loss", 0.2611)])
@@ -648,19 +648,19 @@ def test_progbar_verbose_0_is_silent(capsys):
     ],
 )
 def test_format_value_matches_keras(value, text):
-    assert callbacks._format_value(value) == text
+    assert progbar._format_value(value) == text
 
 
 @pytest.mark.parametrize(
     ("seconds", "text"), [(2.4, "2s/step"), (0.004, "4ms/step"), (4e-6, "4us/step"), (0, "0s/step")]
 )
 def test_format_time(seconds, text):
-    assert callbacks._format_time(seconds, "step") == text
+    assert progbar._format_time(seconds, "step") == text
 
 
 @pytest.mark.parametrize(("eta", "text"), [(5.7, "5s"), (125, "2:05"), (3700, "1:01:40")])
 def test_format_eta(eta, text):
-    assert callbacks._format_eta(eta) == text
+    assert progbar._format_eta(eta) == text
 
 
 def test_progbar_rejects_bad_verbose():
