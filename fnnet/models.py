@@ -9,6 +9,7 @@ on-device shuffling, donated buffers, and metrics accumulated in the loop's carr
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import warnings
@@ -580,10 +581,13 @@ class Sequential(Layer):
         return self._programs[key]
 
     def _results(self, metric_objs, logs) -> dict:
-        fns = self._functions("results")
-        results = fns.results(metric_objs, logs)
-        values = jax.device_get(results)  # one host sync; device_get sorts dict keys
-        return {k: float(values[k]) for k in results}
+        """The metric values as Python floats, in logs order: one dispatch and one host sync."""
+        key = ("results", metric_objs)
+        if key not in self._programs:
+            fns = self._functions("results")
+            self._programs[key] = jax.jit(functools.partial(fns.results, metric_objs))
+        values = jax.device_get(self._programs[key](logs))  # a dict with sorted keys
+        return {k: float(values[k]) for k in ("loss", *(m.name for m in metric_objs))}
 
     def _lazy_results(self, metric_objs, logs) -> _LazyLogs:
         """Batch-level logs that wait for the device only if a callback reads them."""
@@ -857,8 +861,8 @@ class Sequential(Layer):
         spe = self._compiled["steps_per_execution"]
         if spe is not None:
             return spe
-        if steps is None:  # a stream of unknown length: one batch per call
-            return 1
+        if steps is None:  # a stream: a few batches per call amortize the dispatch
+            return 8
         if verbose == 1:
             return max(1, -(-steps // 20))
         return max(steps, 1)
