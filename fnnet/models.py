@@ -500,7 +500,8 @@ class Sequential(Layer):
             loss_weights: single-output models only: None (a multiplier is not supported yet).
             steps_per_execution: how many batches run per compiled call (and so how often
                 callbacks' batch hooks and the progress bar update). None: the whole epoch in
-                one call, or about 20 updates per epoch with a progress bar.
+                one call, about 20 updates per epoch with a progress bar, and 8 batches per
+                call for data streamed from an iterable.
             jit_compile: False runs the steps eagerly, for debugging.
         """
         tx = optimizers_lib.get(optimizer)
