@@ -54,6 +54,27 @@ def train_program(fns: StepFunctions, batch_size: int, jit: bool = True) -> Call
     return _maybe_jit(program, jit, donate_argnums=(0, 1))
 
 
+def fused_epoch_program(fns: StepFunctions, batch_size: int, metric_objs: tuple, shuffle: bool,
+                        jit: bool = True) -> Callable:
+    """``(ts, x, y, sw, n, count) -> (ts, logs, results)``: a whole epoch in one call.
+
+    Shuffles (splitting ``ts.rng`` exactly as :func:`epoch_program` does, so chunked and fused
+    epochs agree bit for bit), runs ``count`` steps from fresh metric states, and computes the
+    results: one dispatch and, when the results are read, one host sync per epoch.
+    """
+    steps = train_program(fns, batch_size, jit=False)
+    shuffle_of = epoch_program(jit=False)
+
+    def program(ts, x, y, sw, n, count):
+        perm = None
+        if shuffle:
+            ts, perm = shuffle_of(ts, x)
+        ts, logs = steps(ts, fns.init_logs(metric_objs), x, y, sw, perm, n, 0, count)
+        return ts, logs, fns.results(metric_objs, logs)
+
+    return _maybe_jit(program, jit, donate_argnums=(0,))
+
+
 def eval_program(fns: StepFunctions, batch_size: int, jit: bool = True) -> Callable:
     """``(params, state, logs, x, y, sw, n, start, count) -> logs`` (metric states donated)."""
     def program(params, state, logs, x, y, sw, n, start, count):

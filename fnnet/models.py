@@ -565,12 +565,15 @@ class Sequential(Layer):
                 self, self._compiled["loss"], self.optimizer.tx, self._compiled["metrics"])
         return self._fns
 
-    def _program(self, kind: str, batch_size: int = 0):
+    def _program(self, kind: str | tuple, batch_size: int = 0):
         """The compiled program of ``kind``, built once per compile and batch size."""
         key = (kind, batch_size)
         if key not in self._programs:
             jit = self._compiled is None or self._compiled["jit_compile"]
-            if kind == "train":
+            if isinstance(kind, tuple):  # ("fused", shuffle, metric_objs)
+                prog = _engine.fused_epoch_program(self._functions("fit"), batch_size, kind[2],
+                                                   kind[1], jit)
+            elif kind == "train":
                 prog = _engine.train_program(self._functions(kind), batch_size, jit)
             elif kind == "eval":
                 prog = _engine.eval_program(self._functions(kind), batch_size, jit)
@@ -587,7 +590,11 @@ class Sequential(Layer):
         if key not in self._programs:
             fns = self._functions("results")
             self._programs[key] = jax.jit(functools.partial(fns.results, metric_objs))
-        values = jax.device_get(self._programs[key](logs))  # a dict with sorted keys
+        return self._fetch(metric_objs, self._programs[key](logs))
+
+    @staticmethod
+    def _fetch(metric_objs, results) -> dict:
+        values = jax.device_get(results)  # one host sync; a dict with sorted keys
         return {k: float(values[k]) for k in ("loss", *(m.name for m in metric_objs))}
 
     def _lazy_results(self, metric_objs, logs) -> _LazyLogs:
@@ -776,6 +783,13 @@ class Sequential(Layer):
                         f"Pass a re-iterable (a list, or an object whose __iter__ restarts) or "
                         f"set steps_per_epoch so that it yields enough batches.", stacklevel=2)
                     break
+            elif chunk >= steps:  # the whole epoch in one call (the default without a bar)
+                fused = self._program(("fused", shuffle, metric_objs), batch_size)
+                cbs.on_train_batch_begin(0)
+                self._ts, logs, results = fused(self._ts, x_d, y_d, sw_d, np.int32(n),
+                                                np.int32(steps))
+                cbs.on_train_batch_end(steps - 1, _LazyLogs(
+                    functools.partial(self._fetch, metric_objs, results)))
             else:
                 perm = None
                 if shuffle:
@@ -790,7 +804,10 @@ class Sequential(Layer):
                     cbs.on_train_batch_end(start + count - 1, self._lazy_results(metric_objs, logs))
                     if self.stop_training:
                         break
-            epoch_logs = self._results(metric_objs, logs)
+            if not streaming and chunk >= steps:
+                epoch_logs = self._fetch(metric_objs, results)
+            else:
+                epoch_logs = self._results(metric_objs, logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_any(val, batch_size)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
