@@ -497,7 +497,8 @@ class Sequential(Layer):
                 ``optax.GradientTransformation``.
             loss: a loss name or ``fn(y_true, y_pred) -> per-example loss``.
             metrics: a list of metric names, :class:`fnnet.metrics.Metric` or callables.
-            loss_weights: single-output models only: None (a multiplier is not supported yet).
+            loss_weights: a multiplier for the loss (a number, or a list holding one number,
+                as Keras takes for a single-output model).
             steps_per_execution: how many batches run per compiled call (and so how often
                 callbacks' batch hooks and the progress bar update). None: the whole epoch in
                 one call, about 20 updates per epoch with a progress bar, and 8 batches per
@@ -518,12 +519,7 @@ class Sequential(Layer):
         for m in metrics or []:  # names and wrong types fail here, not at the first fit
             if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
                 metrics_lib.get(m)
-        if loss_weights is not None:
-            raise ValueError(
-                f"compile(loss_weights={loss_weights!r}): loss weights apply to multi-output "
-                f"models, which fnnet does not have yet. Leave loss_weights=None, or scale the "
-                f"loss function itself."
-            )
+        loss_weight = _single_loss_weight(loss_weights)
         if steps_per_execution is not None and (
             isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int)
             or steps_per_execution < 1
@@ -539,6 +535,7 @@ class Sequential(Layer):
             "metrics": list(metrics or []),
             "steps_per_execution": steps_per_execution,
             "jit_compile": bool(jit_compile),
+            "loss_weights": None if loss_weights is None else loss_weight,
         }
         self._fns = None
         self._programs = {}
@@ -561,8 +558,10 @@ class Sequential(Layer):
                 f"loss='categorical_crossentropy') (or another loss name)."
             )
         if getattr(self, "_fns", None) is None:
+            weight = self._compiled.get("loss_weights")
             self._fns = build_step_functions(
-                self, self._compiled["loss"], self.optimizer.tx, self._compiled["metrics"])
+                self, self._compiled["loss"], self.optimizer.tx, self._compiled["metrics"],
+                loss_weight=1.0 if weight is None else weight)
         return self._fns
 
     def _program(self, kind: str | tuple, batch_size: int = 0):
@@ -1057,6 +1056,21 @@ class _LazyLogs(Mapping):
 
     def __repr__(self):
         return repr(self._get())
+
+
+def _single_loss_weight(loss_weights: Any) -> float:
+    value = loss_weights
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+            not np.isfinite(value) or value < 0:
+        raise ValueError(
+            f"compile(loss_weights={loss_weights!r}): a Sequential has one output, so "
+            f"loss_weights is one non-negative number (or a list holding one), e.g. "
+            f"loss_weights=0.5; dicts and longer lists are for multi-output models.")
+    return float(value)
 
 
 def _to_device(*arrays):

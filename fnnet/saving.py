@@ -123,7 +123,8 @@ def _compile_config(model) -> dict | None:
             stacklevel=3)
         return None
     return {"optimizer": optimizer, "loss": loss, "metrics": metrics,
-            "steps_per_execution": cfg["steps_per_execution"], "jit_compile": cfg["jit_compile"]}
+            "steps_per_execution": cfg["steps_per_execution"], "jit_compile": cfg["jit_compile"],
+            "loss_weights": cfg.get("loss_weights")}
 
 
 def _state_tree(model, with_optimizer: bool) -> dict:
@@ -268,7 +269,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict | None = None,
     if compile and cfg is not None:
         model.compile(optimizer=optimizers_lib.get(cfg["optimizer"]), loss=cfg["loss"],
                       metrics=cfg["metrics"], steps_per_execution=cfg["steps_per_execution"],
-                      jit_compile=cfg["jit_compile"])
+                      jit_compile=cfg["jit_compile"], loss_weights=cfg.get("loss_weights"))
         _restore_train_state(model, arrays, path)
     else:
         arrays = {k: v for k, v in arrays.items() if not k.startswith("opt_state/")}

@@ -154,8 +154,12 @@ def build_step_functions(
     loss: str | Callable,
     optimizer: str | optax.GradientTransformation = "rmsprop",
     metrics: Sequence[Any] = (),
+    loss_weight: float = 1.0,
 ) -> StepFunctions:
     """Resolves names and returns the pure :class:`StepFunctions` for ``layer``.
+
+    ``loss_weight`` scales the loss (and so its gradient and the reported loss), as Keras's
+    ``compile(loss_weights=...)`` does for a single output.
 
     When ``layer`` ends in softmax (or sigmoid) and the loss is the matching cross-entropy,
     the loss is computed from the logits (``layer.logits``), which is exact where the clipped
@@ -179,6 +183,12 @@ def build_step_functions(
         forward = layer.logits.apply
         objective_loss = logits_loss
         to_pred = activations_lib.get(act)
+
+    def weighted_loss(y_true, y_pred):
+        per_example = objective_loss(y_true, y_pred)
+        if loss_weight != 1.0:
+            per_example = per_example * jnp.asarray(loss_weight, per_example.dtype)
+        return per_example
 
     @functools.cache
     def metrics_for(y_shape, y_pred_shape):
@@ -208,7 +218,7 @@ def build_step_functions(
         def objective(params):
             out, new_state = forward(params, ts.state, x, rng=step_rng, training=True)
             y_al = _align_targets(y, out, loss_fn)
-            per_example = objective_loss(y_al, out)
+            per_example = weighted_loss(y_al, out)
             w, count = _weights(per_example, sample_weight, mask)
             total = jnp.sum(per_example * w) / jnp.maximum(count, 1)
             return total, (out, new_state, per_example, w)
@@ -227,7 +237,7 @@ def build_step_functions(
     def eval_update(params, state, logs, x, y, sample_weight=None, mask=None):
         out, _ = forward(params, state, x, rng=None, training=False)
         y_al = _align_targets(y, out, loss_fn)
-        per_example = objective_loss(y_al, out)
+        per_example = weighted_loss(y_al, out)
         y_pred = to_pred(out)
         return update_logs(logs, _weighted(per_example, sample_weight), y_al, y_pred,
                            sample_weight, mask)

@@ -536,3 +536,19 @@ def test_stream_errors():
         model.fit(iter([(x,)]), verbose=0)
     with pytest.raises(ValueError, match=r"validation_split\) needs arrays"):
         model.fit([(x, y)], validation_split=0.5, verbose=0)
+
+
+def test_loss_weights_scale_the_loss_and_its_gradient():
+    x, y = make_data(40)
+    plain = small_model(seed=4, optimizer="sgd")
+    half = small_model(seed=4, optimizer="sgd", loss_weights=[0.5])
+    assert half.evaluate(x, y, verbose=0)[0] == pytest.approx(
+        0.5 * plain.evaluate(x, y, verbose=0)[0], rel=1e-6)
+    # With SGD, halving the loss halves every update.
+    before = plain.get_weights()
+    plain.train_on_batch(x, y)
+    half.train_on_batch(x, y)
+    for b, p, h in zip(before, plain.get_weights(), half.get_weights()):
+        np.testing.assert_allclose(h - b, 0.5 * (p - b), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match=r"loss_weights is one non-negative number"):
+        small_model(loss_weights={"out": 1.0, "aux": 0.5})
