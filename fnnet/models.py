@@ -770,7 +770,8 @@ class Sequential(Layer):
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            logs = jax.device_put(fresh_logs)
+            fused_epoch = not streaming and chunk >= steps
+            logs = None if fused_epoch else jax.device_put(fresh_logs)
             if streaming:
                 pending = first if one_shot and epoch == initial_epoch else None
                 logs, seen = self._train_stream(source, pending,
@@ -782,7 +783,7 @@ class Sequential(Layer):
                         f"Pass a re-iterable (a list, or an object whose __iter__ restarts) or "
                         f"set steps_per_epoch so that it yields enough batches.", stacklevel=2)
                     break
-            elif chunk >= steps:  # the whole epoch in one call (the default without a bar)
+            elif fused_epoch:  # the whole epoch in one call (the default without a bar)
                 fused = self._program(("fused", shuffle, metric_objs), batch_size)
                 cbs.on_train_batch_begin(0)
                 self._ts, logs, results = fused(self._ts, x_d, y_d, sw_d, np.int32(n),
@@ -803,7 +804,7 @@ class Sequential(Layer):
                     cbs.on_train_batch_end(start + count - 1, self._lazy_results(metric_objs, logs))
                     if self.stop_training:
                         break
-            if not streaming and chunk >= steps:
+            if fused_epoch:
                 epoch_logs = self._fetch(metric_objs, results)
             else:
                 epoch_logs = self._results(metric_objs, logs)
