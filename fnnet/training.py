@@ -54,8 +54,8 @@ class TrainState(NamedTuple):
         params: the trainable parameters (the layer's params pytree).
         state: the non-trainable state, e.g. BatchNorm's running statistics.
         opt_state: the optax optimizer state.
-        rng: the key the train step splits once per step (dropout), and ``fit`` once per epoch
-            (shuffling).
+        rng: the base key: step ``i`` draws its randomness (dropout) from
+            ``jax.random.fold_in(rng, i)``, and ``fit`` splits it once per epoch (shuffling).
         step: the number of optimizer steps taken, an int32 scalar.
 
     The optimizer itself (a pair of functions) is not stored: pass it to
@@ -213,7 +213,10 @@ def build_step_functions(
         return logs
 
     def train_update(ts, logs, x, y, sample_weight=None, mask=None):
-        rng, step_rng = jax.random.split(ts.rng)
+        # A fresh key per step, derived rather than carried: fold_in(rng, step) gives every step
+        # its own key (as Flax's examples do), and XLA drops it entirely for models that use no
+        # randomness, where a split carried through the state cost a threefry hash per step.
+        step_rng = jax.random.fold_in(ts.rng, ts.step)
 
         def objective(params):
             out, new_state = forward(params, ts.state, x, rng=step_rng, training=True)
@@ -231,7 +234,7 @@ def build_step_functions(
         y_al = _align_targets(y, y_pred, loss_fn)
         logs = update_logs(logs, _weighted(per_example, sample_weight), y_al, y_pred,
                            sample_weight, mask)
-        new_ts = TrainState(params, new_state, opt_state, rng, ts.step + 1)
+        new_ts = TrainState(params, new_state, opt_state, ts.rng, ts.step + 1)
         return new_ts, logs
 
     def eval_update(params, state, logs, x, y, sample_weight=None, mask=None):
@@ -267,7 +270,8 @@ def make_train_step(
 ) -> Callable[..., tuple[TrainState, dict]]:
     """Returns a pure ``step(train_state, x, y, sample_weight=None, mask=None)``.
 
-    The step splits ``train_state.rng``, takes the gradient of the mean loss with respect to
+    The step draws its key from ``jax.random.fold_in(train_state.rng, train_state.step)``,
+    takes the gradient of the mean loss with respect to
     ``params`` only (``state``, e.g. BatchNorm statistics, comes back through ``has_aux``),
     applies the optimizer, and returns ``(new_train_state, logs)`` where ``logs`` holds the
     batch's ``"loss"`` and each metric as scalars. ``mask`` (shape ``(batch,)``, 0 or 1) leaves
