@@ -10,7 +10,6 @@ on-device shuffling, donated buffers, and metrics accumulated in the loop's carr
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from fnnet import _engine, utils
+from fnnet import _engine, _streaming, utils
 from fnnet import callbacks as callbacks_lib
 from fnnet import optimizers as optimizers_lib
 from fnnet._validation import (
@@ -697,10 +696,10 @@ class Sequential(Layer):
                 steps_per_epoch, int) or steps_per_epoch < 1):
             raise ValueError(
                 f"fit(steps_per_epoch): expected a positive int or None; got {steps_per_epoch!r}.")
-        streaming = _engine.is_batch_stream(x) or isinstance(x, np.memmap)
+        streaming = _streaming.is_batch_stream(x) or isinstance(x, np.memmap)
         if streaming:
-            source, first, one_shot = self._stream_source(where, x, y, sample_weight, batch_size,
-                                                          shuffle)
+            source, first, one_shot = _streaming.stream_source(self, where, x, y, sample_weight,
+                                                               batch_size, shuffle)
             if validation_split:
                 raise ValueError(
                     "fit(validation_split) needs arrays to split; with batches from an iterable "
@@ -715,7 +714,7 @@ class Sequential(Layer):
             x, y, sw = self._prepare(where, x, y, sample_weight, class_weight)
         val = None
         if validation_data is not None:
-            if _engine.is_batch_stream(validation_data):
+            if _streaming.is_batch_stream(validation_data):
                 val = validation_data
             elif not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError(
@@ -750,7 +749,7 @@ class Sequential(Layer):
             # Data that fits stays on the device for the whole fit: no per-epoch transfers.
             x_d, y_d, sw_d = _to_device(x, y, sw)
         chunk = self._chunk_size(steps, verbose)
-        if val is not None and not _engine.is_batch_stream(val):
+        if val is not None and not _streaming.is_batch_stream(val):
             val = _to_device(*val)
 
         train = self._program("train", batch_size)
@@ -774,9 +773,9 @@ class Sequential(Layer):
             logs = None if fused_epoch else jax.device_put(fresh_logs)
             if streaming:
                 pending = first if one_shot and epoch == initial_epoch else None
-                logs, seen = self._train_stream(source, pending,
-                                                logs, train, batch_size, chunk, steps_per_epoch,
-                                                metric_objs, cbs)
+                logs, seen = _streaming.train_stream(self, source, pending, logs, train,
+                                                     batch_size, chunk, steps_per_epoch,
+                                                     metric_objs, cbs)
                 if seen == 0:
                     warnings.warn(
                         f"fit: the input ran out of data at epoch {epoch + 1}; training stops. "
@@ -817,63 +816,12 @@ class Sequential(Layer):
         cbs.on_train_end(epoch_logs)
         return cbs.history
 
-    # ----------------------------------------------------------------- streaming
-    def _stream_source(self, where, x, y, sample_weight, batch_size, shuffle):
-        """An iterable of host batches and its first batch (prepared), for data off the device."""
-        if isinstance(x, np.memmap):
-            if y is None:
-                raise ValueError(f"{where}: x is a memmap but y is None; pass y too.")
-            bs = check_batch_size(where, 32 if batch_size is None else batch_size)
-            y = np.asarray(y) if not isinstance(y, np.memmap) else y
-            if len(y) != len(x):
-                raise ValueError(
-                    f"{where}: x and y have different lengths: x has {len(x)} examples, y has "
-                    f"{len(y)}. Pass one target per input row.")
-            sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
-            source = _engine.ArrayBatches(x, y, sw, bs, shuffle, utils.next_seed())
-            source.steps = -(-len(x) // bs)
-        else:
-            if y is not None or sample_weight is not None:
-                raise ValueError(
-                    f"{where}: x yields batches, so y and sample_weight must be None (put them "
-                    f"in each batch: (x, y) or (x, y, sample_weight)); got y={type(y).__name__}.")
-            source = x
-        it = iter(source)
-        try:
-            first = next(it)
-        except StopIteration:
-            raise ValueError(f"{where}: the iterable x yielded no batches; pass data.") from None
-        first = self._prepare_batch(where, first)
-        # A one-shot iterator keeps being drawn from (its first batch is trained on first); a
-        # re-iterable (a list, a memmap's batches) restarts every epoch.
-        one_shot = iter(source) is it
-        return (it if one_shot else source), first, one_shot
-
     def _prepare_batch(self, where, batch):
         if not isinstance(batch, tuple) or len(batch) not in (2, 3):
             raise ValueError(
                 f"{where}: each batch must be a tuple (x, y) or (x, y, sample_weight); got "
                 f"{_describe(batch)}.")
         return self._prepare(where, *batch)
-
-    def _train_stream(self, source, first, logs, train, batch_size, chunk, limit, metric_objs,
-                      cbs):
-        """One epoch over streamed batches; returns the metric states and batches seen."""
-        batches = iter(source)
-        if first is not None:
-            batches = itertools.chain([first], batches)
-        prepare = lambda b: b if b is first else self._prepare_batch("fit", b)  # noqa: E731
-        seen = 0
-        chunks = _engine.chunks(batches, batch_size, chunk, prepare, limit=limit)
-        for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
-            cbs.on_train_batch_begin(seen)
-            self._ts, logs = train(self._ts, logs, xb, yb, swb, None, np.int32(n_real),
-                                   np.int32(0), np.int32(-(-n_real // batch_size)))
-            seen += -(-n_real // batch_size)
-            cbs.on_train_batch_end(seen - 1, self._lazy_results(metric_objs, logs))
-            if self.stop_training:
-                break
-        return logs, seen
 
     def _chunk_size(self, steps: int | None, verbose: int) -> int:
         spe = self._compiled["steps_per_execution"]
@@ -904,31 +852,9 @@ class Sequential(Layer):
         return self._results(metric_objs, logs)
 
     def _evaluate_any(self, data, batch_size, cbs=None, verbose=0) -> dict:
-        if not _engine.is_batch_stream(data):
+        if not _streaming.is_batch_stream(data):
             return self._evaluate_arrays(*data, batch_size, cbs, verbose)
-        fns = self._functions("evaluate")
-        batches = iter(data)
-        try:
-            first = self._prepare_batch("evaluate", next(batches))
-        except StopIteration:
-            raise ValueError("evaluate: the iterable x yielded no batches; pass data.") from None
-        batch_size = len(first[0])
-        program = self._program("eval", batch_size)
-        metric_objs = self._metric_objs(first[1].shape, batch_size)
-        logs = fns.init_logs(metric_objs)
-        chunk = self._chunk_size(None, verbose)
-        prepare = lambda b: b if b is first else self._prepare_batch("evaluate", b)  # noqa: E731
-        chunks = _engine.chunks(itertools.chain([first], batches), batch_size, chunk, prepare)
-        seen = 0
-        ts = self._ts
-        for n_real, (xb, yb, swb) in _engine.prefetch_to_device(chunks):
-            count = -(-n_real // batch_size)
-            logs = program(ts.params, ts.state, logs, xb, yb, swb, np.int32(n_real),
-                           np.int32(0), np.int32(count))
-            seen += count
-            if cbs is not None:
-                cbs.on_test_batch_end(seen - 1, self._lazy_results(metric_objs, logs))
-        return self._results(metric_objs, logs)
+        return _streaming.evaluate_stream(self, data, cbs, self._chunk_size(None, verbose))
 
     # ----------------------------------------------------------------- evaluate / predict
     def evaluate(
@@ -950,7 +876,7 @@ class Sequential(Layer):
         self._functions(where)
         batch_size = check_batch_size(where, 32 if batch_size is None else batch_size)
         verbose = callbacks_lib.resolve_verbose(verbose)
-        if _engine.is_batch_stream(x):
+        if _streaming.is_batch_stream(x):
             if y is not None or sample_weight is not None:
                 raise ValueError(
                     f"{where}: x yields batches, so y and sample_weight must be None (put them "
