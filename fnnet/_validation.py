@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from fnnet import losses as losses_lib
@@ -26,7 +28,10 @@ def check_batch_size(where: str, batch_size: Any) -> int:
 def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
     if value is None:
         raise ValueError(f"{where}: {argument} is None; pass an array of shape (n, ...).")
-    if hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+    if isinstance(value, jax.Array):
+        # Already on a device: check it there instead of copying it to the host.
+        arr = value
+    elif hasattr(value, "__array__") or isinstance(value, (list, tuple)):
         try:
             arr = np.asarray(value)
         except (ValueError, TypeError) as err:
@@ -39,7 +44,7 @@ def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
             f"{where}: {argument} must be an array (numpy, JAX or a nested list); got "
             f"{type(value).__name__}."
         )
-    if arr.dtype.kind not in "biuf":
+    if np.dtype(arr.dtype).kind not in "biuf":
         raise TypeError(
             f"{where}: {argument} has dtype {arr.dtype}, which is not numeric. Convert it, e.g. "
             f"{argument}.astype('float32') for features or integer class ids for labels."
@@ -54,9 +59,13 @@ def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
                          f"example.")
     # Fast path: a sum is finite when every element is (one pass, no temporary); only a
     # non-finite sum (NaN/Inf present, or a rare overflow) pays for the element-wise check.
-    if arr.dtype.kind == "f" and not np.isfinite(arr.sum(dtype=np.float64)) \
-            and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
+    if isinstance(arr, jax.Array):
+        finite = np.dtype(arr.dtype).kind != "f" or bool(jnp.isfinite(arr).all())
+    else:
+        finite = arr.dtype.kind != "f" or np.isfinite(arr.sum(dtype=np.float64)) \
+            or np.isfinite(arr).all()
+    if not finite:
+        bad = np.argwhere(~np.isfinite(np.asarray(arr)))[0]
         raise ValueError(
             f"{where}: {argument} contains NaN or Inf (first at index {tuple(int(i) for i in bad)}"
             f"). Clean or impute the data first, e.g. np.nan_to_num({argument})."
@@ -120,6 +129,7 @@ def prepare_sample_weight(where: str, sample_weight: Any, class_weight: Any, y: 
 
 
 def _class_ids(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
     if y.ndim >= 2 and y.shape[-1] > 1:
         return y.argmax(-1)
     return y.reshape(len(y)).astype(np.int64)

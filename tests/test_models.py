@@ -552,3 +552,17 @@ def test_loss_weights_scale_the_loss_and_its_gradient():
         np.testing.assert_allclose(h - b, 0.5 * (p - b), rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match=r"loss_weights is one non-negative number"):
         small_model(loss_weights={"out": 1.0, "aux": 0.5})
+
+
+def test_jax_arrays_are_accepted_as_they_are():
+    x, y = make_data(70)
+    a = small_model(seed=6)
+    b = small_model(seed=6)
+    ha = a.fit(x, y, epochs=2, batch_size=16, verbose=0, class_weight={0: 2.0, 1: 1.0, 2: 1.0})
+    hb = b.fit(jnp.asarray(x), jnp.asarray(y), epochs=2, batch_size=16, verbose=0,
+               class_weight={0: 2.0, 1: 1.0, 2: 1.0})
+    assert ha.history == hb.history
+    np.testing.assert_array_equal(a.predict(x, verbose=0), b.predict(jnp.asarray(x), verbose=0))
+    bad = jnp.asarray(x).at[2, 3].set(jnp.inf)
+    with pytest.raises(ValueError, match=r"x contains NaN or Inf \(first at index \(2, 3\)\)"):
+        b.evaluate(bad, jnp.asarray(y), verbose=0)
