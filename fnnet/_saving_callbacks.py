@@ -9,25 +9,11 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import Any
 
 from fnnet import checkpoint, saving
 from fnnet.callbacks import Callback
 
 __all__ = ["ModelCheckpoint", "BackupAndRestore"]
-
-
-def _check_filepath(where: str, filepath: Any) -> str:
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{where}: filepath must be a str or os.PathLike; got "
-                        f"{type(filepath).__name__}.")
-    filepath = os.fspath(filepath)
-    if not filepath.endswith(checkpoint.SUFFIX):
-        raise ValueError(
-            f"{where}: filepath must end in {checkpoint.SUFFIX!r} (fnnet writes safetensors "
-            f"files); got {filepath!r}. For example 'model.{{epoch:02d}}.safetensors'."
-        )
-    return filepath
 
 
 class ModelCheckpoint(Callback):
@@ -67,7 +53,8 @@ class ModelCheckpoint(Callback):
                  mode: str = "auto", save_freq: str | int = "epoch",
                  initial_value_threshold: float | None = None):
         super().__init__()
-        self.filepath = _check_filepath("ModelCheckpoint", filepath)
+        self.filepath = saving._check_path("ModelCheckpoint", filepath, "filepath",
+                                           "'model.{epoch:02d}.safetensors'")
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only

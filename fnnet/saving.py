@@ -67,14 +67,17 @@ def _unweights(model, tree: dict) -> tuple[tuple, tuple]:
     return tuple(p for p, _ in pairs), tuple(s for _, s in pairs)
 
 
-def _check_path(where: str, path: Any) -> str:
+def _check_path(where: str, path: Any, argument: str = "path", example: str | None = None) -> str:
+    """``path`` as a str; fnnet files are safetensors files, and the suffix is never added."""
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: path must be a str or os.PathLike; got {type(path).__name__}.")
+        raise TypeError(
+            f"{where}: {argument} must be a str or os.PathLike; got {type(path).__name__}.")
     path = os.fspath(path)
     if not path.endswith(checkpoint.SUFFIX):
+        example = example or repr(os.path.splitext(path)[0] + checkpoint.SUFFIX)
         raise ValueError(
-            f"{where}: fnnet files are safetensors files and their name must end in "
-            f"{checkpoint.SUFFIX!r}; got {path!r}. Use e.g. {os.path.splitext(path)[0] + '.safetensors'!r}."
+            f"{where}: {argument} must end in {checkpoint.SUFFIX!r}; got {path!r}. Use e.g. "
+            f"{example}: fnnet files are safetensors files, and the suffix is never added."
         )
     return path
 
