@@ -182,6 +182,7 @@ class Sequential(Layer):
         self._ts: TrainState | None = None
         self._output_shapes: list = []
         self._compiled: dict | None = None
+        self._fns = None
         self._programs: dict = {}
         self.optimizer: _Optimizer | None = None
         self.stop_training = False
@@ -556,7 +557,7 @@ class Sequential(Layer):
                 f"{where}: the model was compiled without a loss. Call model.compile(..., "
                 f"loss='categorical_crossentropy') (or another loss name)."
             )
-        if getattr(self, "_fns", None) is None:
+        if self._fns is None:
             weight = self._compiled.get("loss_weights")
             self._fns = build_step_functions(
                 self, self._compiled["loss"], self.optimizer.tx, self._compiled["metrics"],
