@@ -239,8 +239,9 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> str:
         >>> path = enable_compilation_cache(tempfile.mkdtemp())  # doctest: +SKIP
     """
     if directory is None:
-        home = os.environ.get("FNNET_HOME") or os.path.join(os.path.expanduser("~"), ".fnnet")
-        directory = os.path.join(home, "xla_cache")
+        from fnnet.datasets._download import fnnet_home
+
+        directory = os.path.join(fnnet_home(), "xla_cache")
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", directory)
