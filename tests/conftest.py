@@ -5,6 +5,7 @@ import tempfile
 
 import jax
 import pytest
+from hypothesis import settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
@@ -25,3 +26,10 @@ def mnist_dir():
     if not os.path.exists(os.path.join(path, "t10k-images-idx3-ubyte.gz")):
         pytest.skip(f"real MNIST IDX files not found at {path}")
     return path
+
+# Property tests: random search on a developer's machine (new examples each run, failures kept
+# in the local database), a fixed derandomized search in CI, so a CI run is reproducible and a
+# green one says the same thing every time. .ci/run sets CI=true.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

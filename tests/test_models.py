@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _helpers import assert_history_close
 
 import fnnet
 from fnnet import callbacks, layers, models
@@ -232,9 +233,20 @@ def test_steps_per_execution_chunks_give_identical_results():
         results.append((h.history, model.get_weights()))
         assert cache_size(model, "train", 16) == 1
     for hist, weights in results[1:]:
-        assert hist == pytest.approx(results[0][0])
+        assert_history_close(hist, results[0][0])
         for a, b in zip(weights, results[0][1]):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_history_comparison_catches_a_real_difference():
+    a = {"loss": [1.0, 0.5], "accuracy": [0.25, 0.5]}
+    assert_history_close(a, {"loss": [1.0, 0.5000001], "accuracy": [0.25, 0.5]}, rtol=1e-6)
+    with pytest.raises(AssertionError, match="history\\['loss'\\]"):
+        assert_history_close(a, {"loss": [1.0, 0.51], "accuracy": [0.25, 0.5]}, rtol=1e-6)
+    with pytest.raises(AssertionError, match="keys differ"):
+        assert_history_close(a, {"loss": [1.0, 0.5]})
+    with pytest.raises(AssertionError, match="epochs"):
+        assert_history_close(a, {"loss": [1.0], "accuracy": [0.25]})
 
 
 # --------------------------------------------------------------------------- reproducibility
@@ -490,7 +502,7 @@ def test_streamed_batches_equal_the_in_memory_path():
     batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 100, 16)]
     b = small_model(seed=2)
     hb = b.fit(batches, epochs=2, verbose=0)
-    assert hb.history == pytest.approx(ha.history, rel=1e-6)
+    assert_history_close(hb.history, ha.history, rtol=1e-6)
     for p, q in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(p, q)
     assert cache_size(b, "train", 16) == 1  # the padded last batch reuses the program
