@@ -23,3 +23,21 @@ def test_functional_tour_runs():
     logs = scope["logs"]
     assert set(logs) == {"loss", "accuracy"}
     assert float(logs["accuracy"]) > 0.5  # 100 steps on a toy target
+
+
+def test_oldest_pins_equal_the_lower_bounds():
+    """.ci/run-oldest tests the minimums, so each pin must be the bound pyproject.toml states."""
+    tomllib = __import__("pytest").importorskip("tomllib")
+    project = tomllib.loads((README.parent / "pyproject.toml").read_text())["project"]
+    bounds = {}
+    for req in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
+        name, low = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", req).groups()
+        bounds[name.lower()] = low
+    pins = {}
+    for line in (README.parent / ".ci" / "oldest.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    # A pin may spell out a bound's trailing zeros: jax>=0.8 is jax==0.8.0.
+    norm = lambda v: v.split(".") + ["0"] * (3 - len(v.split(".")))  # noqa: E731
+    assert {k: norm(v) for k, v in pins.items()} == {k: norm(v) for k, v in bounds.items()}
