@@ -391,7 +391,7 @@ class FnnetStep(_PythonLoop):
                                   self.layers.Dense(spec.classes, activation="softmax"))
         self.ts = self.train_state.create(model, "rmsprop", rng=SEED,
                                           input_shape=(None, spec.in_dim))
-        train_step = self.make_train_step(model, "categorical_crossentropy", "rmsprop",
+        train_step = self.make_train_step(model, "categorical_crossentropy",
                                           metrics=["accuracy"])
         self._train_step = jax.jit(lambda ts, x, y, idx: train_step(ts, x[idx], y[idx]),
                                    donate_argnums=0)

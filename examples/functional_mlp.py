@@ -76,7 +76,7 @@ def main(argv=None) -> dict:
     loss = "sparse_categorical_crossentropy"  # integer labels, no one-hot needed
     ts = fnnet.TrainState.create(model, "rmsprop", rng=jax.random.key(args.seed),
                                  input_shape=(None, x_train.shape[1]))
-    train_step = jax.jit(fnnet.make_train_step(model, loss, "rmsprop", ["accuracy"]),
+    train_step = jax.jit(fnnet.make_train_step(model, loss, ["accuracy"]),
                          donate_argnums=0)
     eval_step = jax.jit(fnnet.make_eval_step(model, loss, ["accuracy"]))
 

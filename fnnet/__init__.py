@@ -6,12 +6,29 @@ The pure core::
     out_shape, params, state = layer.init(rng, input_shape)
     y, new_state = layer.apply(params, state, x, *, rng=None, training=False)
 
-and the Keras-style front end in :mod:`fnnet.models` built on it.
+the training core (:class:`TrainState`, :func:`make_steps`, :mod:`fnnet.loop`), and the
+Keras-style front end in :mod:`fnnet.models` built on it. The package's layers, from the core
+up: ``core``/``combinators`` -> ``layers`` -> ``training`` -> ``loop``/``data`` -> ``saving``
+-> ``callbacks`` -> ``models``; imports run one way.
 """
 
-from fnnet import activations, initializers, layers, losses, metrics, optimizers, utils
-from fnnet.core import (
-    Layer,
+from fnnet import (
+    activations,
+    callbacks,
+    checkpoint,
+    data,
+    datasets,
+    initializers,
+    layers,
+    loop,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    saving,
+    utils,
+)
+from fnnet.combinators import (
     fan_in_concat,
     fan_in_sum,
     fan_out,
@@ -20,10 +37,13 @@ from fnnet.core import (
     serial,
     shape_dependent,
 )
+from fnnet.core import Layer, Masked, as_layer, call, from_stax, trainable_mask
 from fnnet.training import (
+    Steps,
     TrainState,
     make_eval_step,
     make_predict_step,
+    make_steps,
     make_train_step,
 )
 
@@ -31,31 +51,36 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer",
+    "Masked",
+    "Steps",
     "TrainState",
     "activations",
+    "as_layer",
+    "call",
+    "callbacks",
+    "checkpoint",
+    "data",
+    "datasets",
     "fan_in_concat",
     "fan_in_sum",
     "fan_out",
+    "from_stax",
     "initializers",
     "layers",
+    "loop",
     "losses",
     "make_eval_step",
     "make_predict_step",
+    "make_steps",
     "make_train_step",
     "metrics",
+    "models",
     "optimizers",
     "parallel",
     "residual",
+    "saving",
     "serial",
     "shape_dependent",
+    "trainable_mask",
     "utils",
 ]
-
-
-def __getattr__(name):
-    # models, callbacks and datasets import lazily: the pure core does not need them.
-    if name in ("models", "callbacks", "datasets"):
-        import importlib
-
-        return importlib.import_module(f"fnnet.{name}")
-    raise AttributeError(f"module 'fnnet' has no attribute {name!r}")

@@ -16,16 +16,20 @@ from fnnet import losses as losses_lib
 
 
 def check_batch_size(where: str, batch_size: Any) -> int:
+    """``batch_size`` (default 32) as an int >= 1."""
+    if batch_size is None:
+        return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(
             f"{where}(batch_size): expected a positive int; got {batch_size!r}. For example "
-            f"batch_size=128 (a batch larger than the data is fine: one partial batch)."
+            f"batch_size=128 (a batch larger than the data is fine: it is cut to the data's "
+            f"size, as in Keras)."
         )
     return int(batch_size)
 
 
-def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
+def _as_array(where: str, argument: str, value: Any, check_values: bool = True) -> np.ndarray:
     if value is None:
         raise ValueError(f"{where}: {argument} is None; pass an array of shape (n, ...).")
     if isinstance(value, jax.Array):
@@ -57,6 +61,8 @@ def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
     if len(arr) == 0:
         raise ValueError(f"{where}: {argument} is empty (shape {arr.shape}); pass at least one "
                          f"example.")
+    if not check_values:  # a memmap streamed batch by batch: values are checked per batch
+        return arr
     # Fast path: a sum is finite when every element is (one pass, no temporary); only a
     # non-finite sum (NaN/Inf present, or a rare overflow) pays for the element-wise check.
     if isinstance(arr, jax.Array):
@@ -75,6 +81,9 @@ def _as_array(where: str, argument: str, value: Any) -> np.ndarray:
 
 def _device_dtype(arr: np.ndarray) -> np.ndarray:
     # JAX keeps 32-bit types unless x64 is enabled; convert here so nothing warns or truncates.
+    if isinstance(arr, np.ndarray) and not arr.dtype.isnative:
+        # Big-endian data (IDX, FITS files): JAX takes native byte order only.
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.float64:
         return arr.astype(np.float32)
     if arr.dtype == np.int64:
@@ -86,8 +95,9 @@ def _device_dtype(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def prepare_inputs(where: str, x: Any) -> np.ndarray:
-    return _device_dtype(_as_array(where, "x", x))
+def prepare_inputs(where: str, x: Any, check_values: bool = True) -> np.ndarray:
+    arr = _as_array(where, "x", x, check_values)
+    return arr if not check_values else _device_dtype(arr)
 
 
 def prepare_targets(where: str, y: Any, n: int) -> np.ndarray:
@@ -115,34 +125,54 @@ def prepare_sample_weight(where: str, sample_weight: Any, class_weight: Any, y: 
         if (sw < 0).any():
             raise ValueError(f"{where}: sample_weight has negative entries; weights must be >= 0.")
     if class_weight is not None:
-        if not isinstance(class_weight, dict):
-            raise TypeError(
-                f"{where}(class_weight): expected a dict {{class_index: weight}}; got "
-                f"{type(class_weight).__name__}."
-            )
+        table = _check_class_weight(where, class_weight)
         labels = _class_ids(y)
         weights = np.ones(n, np.float32)
-        for cls, w in class_weight.items():
-            weights[labels == int(cls)] = float(w)
+        for cls, w in table.items():
+            weights[labels == cls] = w
         sw = weights if sw is None else sw * weights
     return sw
 
 
+def _check_class_weight(where: str, class_weight: Any) -> dict[int, float]:
+    """``{class id: weight}`` checked as sample weights are: int keys, finite weights >= 0."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"{where}(class_weight): expected a dict {{class_index: weight}}; got "
+            f"{type(class_weight).__name__}. For example class_weight={{0: 1.0, 1: 5.0}}."
+        )
+    table = {}
+    for cls, w in class_weight.items():
+        if isinstance(cls, bool) or not isinstance(cls, (int, np.integer)) or cls < 0:
+            raise ValueError(
+                f"{where}(class_weight): keys must be class indices (ints >= 0); got "
+                f"{cls!r}. For example class_weight={{0: 1.0, 1: 5.0}}."
+            )
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or \
+                not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"{where}(class_weight): the weight of class {cls} is {w!r}; weights must be "
+                f"finite numbers >= 0 (a negative weight would train against that class)."
+            )
+        table[int(cls)] = float(w)
+    return table
+
+
 def _class_ids(y: np.ndarray) -> np.ndarray:
+    """The class of each row: argmax of one-hot rows, else the label rounded (as Keras does)."""
     y = np.asarray(y)
     if y.ndim >= 2 and y.shape[-1] > 1:
         return y.argmax(-1)
-    return y.reshape(len(y)).astype(np.int64)
+    return np.round(y.reshape(len(y))).astype(np.int64)
 
 
 def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | None) -> None:
     """Checks targets against the loss and the model's output shape."""
-    if output_shape is None:
+    if output_shape is None or loss is None:
         return
-    fn = losses_lib.get(loss)
     units = output_shape[-1]
-    name = losses_lib.serialize(fn)
-    if name == "sparse_categorical_crossentropy":
+    name = losses_lib.serialize(losses_lib.base_loss(loss))
+    if losses_lib.is_sparse(loss):
         if y.ndim == len(output_shape) and y.shape[-1] != 1:
             raise ValueError(
                 f"{where}: sparse_categorical_crossentropy takes integer class ids of shape "
@@ -178,7 +208,7 @@ def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | Non
             f"{where}: y has shape {y.shape} but the model outputs one value per example; pass y "
             f"of shape (n,) or (n, 1)."
         )
-    if name is not None and name != "sparse_categorical_crossentropy":
+    if name is not None and not losses_lib.is_sparse(loss):
         # Every other built-in loss compares y with the output element by element; a mismatch
         # would otherwise surface mid-trace as a loss error quoting the padded batch's shapes.
         want, got = tuple(output_shape[1:]), tuple(y.shape[1:])

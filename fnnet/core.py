@@ -1,39 +1,58 @@
-"""The layer protocol and the combinators that compose layers.
+"""The layer protocol: :class:`Layer`, the :class:`Masked` value, and the one rule for calling.
 
-A layer is a :class:`Layer`: a ``NamedTuple`` of two pure functions::
+A layer is a pair of pure functions::
 
-    out_shape, params, state = layer.init(rng, input_shape)   # shapes only; batch dim included
+    out_shape, params, state = layer.init(rng, input_shape)      # shapes only; batch dim included
     y, new_state = layer.apply(params, state, x, *, rng=None, training=False)
 
 Params and state are plain pytrees: a dict with readable keys for a layer's own arrays
-(``kernel``, ``bias``), tuples for combinators, ``()`` for a layer that has none. Every
-combinator here is itself a :class:`Layer`, so composition is closed.
+(``kernel``, ``bias``), tuples for combinators, ``()`` for a layer that has none.
+
+Two kinds of mask, both explicit and pure:
+
+* **Data masks** travel with the data. A layer that produces one (``Embedding(mask_zero=True)``)
+  returns a :class:`Masked` ``(value, mask)`` pair, where ``mask`` is a bool array over the
+  leading axes of ``value`` (``(batch, time)`` for a sequence). A layer that declares
+  ``supports_masking=True`` receives the pair and decides what to do with the mask (Dense
+  passes it on; a recurrent layer skips masked steps; pooling ignores them). Any other layer
+  receives the plain value and the mask ends there, as in Keras (a warning says so).
+* **The batch mask** says which rows of a batch are real: ``fit`` pads a last partial batch
+  to a fixed shape and marks the padding rows False. Only layers whose output for one example
+  depends on the other examples (``BatchNormalization``) declare ``uses_batch_mask=True``;
+  they get it as the keyword ``batch_mask`` (bool, shape ``(batch,)``) and compute their
+  statistics over the real rows only. Combinators pass it to the children that declare it.
+
+:func:`call` is the one place these rules are written; every combinator and model calls its
+children through it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol
+import types
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import jax
-import jax.numpy as jnp
 
-Shape = tuple  # a tuple of ints; the batch dimension may be ``None`` at init
 PyTree = Any
 
 __all__ = [
     "Layer",
+    "Masked",
     "InitFn",
     "ApplyFn",
-    "serial",
-    "parallel",
-    "fan_out",
-    "fan_in_sum",
-    "fan_in_concat",
-    "residual",
-    "shape_dependent",
+    "as_layer",
+    "call",
+    "init_layer",
+    "keeps_mask",
+    "strip_masks",
+    "trainable_mask",
+    "from_stax",
     "split_rng",
+    "num_elements",
 ]
 
 
@@ -44,7 +63,10 @@ class InitFn(Protocol):
 
 
 class ApplyFn(Protocol):
-    """``apply(params, state, x, *, rng=None, training=False) -> (y, new_state)``."""
+    """``apply(params, state, x, *, rng=None, training=False) -> (y, new_state)``.
+
+    A layer with ``uses_batch_mask=True`` also takes ``batch_mask=None``.
+    """
 
     def __call__(
         self,
@@ -57,28 +79,94 @@ class ApplyFn(Protocol):
     ) -> tuple[Any, PyTree]: ...
 
 
-class _LayerFields(NamedTuple):
-    init: InitFn
-    apply: ApplyFn
+# --------------------------------------------------------------------------------------- masks
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Masked:
+    """An array and a bool mask over its leading axes: the data-mask channel between layers.
+
+    ``mask.shape == value.shape[:mask.ndim]``; True marks a real entry (a real timestep of a
+    padded sequence). A pytree with two leaves, so it flows through ``jit``, ``vmap`` and
+    ``lax.scan`` like any array pair; it is not a tuple, so combinators never mistake it for
+    a tuple of inputs.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ids = jnp.array([[3, 5, 0, 0]])
+        >>> m = Masked(ids, ids != 0)
+        >>> m.mask.tolist()
+        [[True, True, False, False]]
+    """
+
+    value: Any
+    mask: Any
 
 
-class Layer(_LayerFields):
-    """A layer: a ``NamedTuple`` of two pure functions, ``init`` and ``apply``.
+def strip_masks(x: Any) -> Any:
+    """``x`` with every :class:`Masked` replaced by its value (tuples of inputs included)."""
+    return jax.tree.map(lambda v: v.value if isinstance(v, Masked) else v, x,
+                        is_leaf=lambda v: isinstance(v, Masked))
+
+
+def _has_mask(x: Any) -> bool:
+    return any(isinstance(v, Masked) for v in jax.tree.leaves(x, is_leaf=lambda v: isinstance(v, Masked)))
+
+
+def keeps_mask(apply: Callable) -> Callable:
+    """Makes an apply on plain arrays pass a data mask through unchanged.
+
+    For layers that keep the leading axes the mask covers (Dense on a sequence, Dropout,
+    activations, normalization over features): a :class:`Masked` input gives a
+    :class:`Masked` output with the same mask. Declare the layer ``supports_masking=True``.
+    """
+
+    def wrapped(params, state, x, **kwargs):
+        if isinstance(x, Masked):
+            y, state = apply(params, state, x.value, **kwargs)
+            return Masked(y, x.mask), state
+        return apply(params, state, x, **kwargs)
+
+    wrapped.__wrapped__ = apply
+    return wrapped
+
+
+# ---------------------------------------------------------------------------------------- Layer
+_FIELDS = ("init", "apply", "name", "kind", "config", "input_shape", "logits",
+           "output_activation", "supports_masking", "uses_batch_mask", "inference_when_frozen",
+           "trainable")
+
+
+class Layer:
+    """A layer: two pure functions, ``init`` and ``apply``, and a description of them.
 
     ``init(rng, input_shape)`` returns ``(output_shape, params, state)`` and looks only at
     shapes, so it runs under :func:`jax.eval_shape`. ``apply(params, state, x, *, rng=None,
     training=False)`` returns ``(y, new_state)``. Stateless layers use ``state == ()``.
 
-    Besides the two functions (which are all that ``==``, ``hash`` and unpacking see), a layer
-    carries descriptive metadata used by the Keras-style front end:
+    The description is read-only (use :meth:`replace` for a changed copy) and survives what
+    users do with layers: ``replace``, wrapping in combinators, pytree round trips (a layer
+    is a pytree with no leaves, so ``jax.tree.map`` and ``jit`` pass it through unchanged):
 
-    * ``name``: an optional name (``Sequential`` gives unnamed layers ``dense``, ``dense_1``...);
+    * ``name``: an optional name (``Sequential`` names unnamed layers ``dense``, ``dense_1``...);
     * ``kind``: the constructor's name, such as ``"Dense"`` (``"Layer"`` for a custom pair);
-    * ``config``: the constructor's arguments, enough to rebuild the layer, or ``None``;
-    * ``input_shape``: the per-example input shape (no batch dim) given to the constructor;
-    * ``logits``: the same layer without its final ``softmax``/``sigmoid``, sharing the exact
-      params and state structure, or ``None``; and ``output_activation``, that activation's
-      name. The train step uses them to compute cross-entropy from logits, for stability.
+    * ``config``: the constructor's arguments (read-only), enough to rebuild the layer;
+    * ``input_shape``: the per-example input shape given to the constructor (Keras's
+      ``input_shape=``), or None;
+    * ``logits`` and ``output_activation``: for a layer that ends in ``softmax``/``sigmoid``,
+      the same layer without it (same params and state structure) and that activation's
+      name; a train step uses them to compute cross-entropy from logits. None otherwise;
+    * ``supports_masking``: ``apply`` accepts :class:`Masked` inputs (see the module docs);
+    * ``uses_batch_mask``: ``apply`` takes the ``batch_mask`` keyword;
+    * ``inference_when_frozen``: a frozen layer runs with ``training=False`` (Keras's rule for
+      BatchNormalization).
+
+    ``trainable`` is the one mutable attribute, as in Keras: ``layer.trainable = False``
+    freezes the layer's params for models compiled afterwards (and for
+    :func:`trainable_mask`).
+
+    Equality is about computation: two layers are equal when they hold the same ``init`` and
+    ``apply`` functions (a renamed copy equals its original); ``hash`` agrees. A layer unpacks
+    like a stax pair: ``init_fn, apply_fn = layer``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -86,65 +174,283 @@ class Layer(_LayerFields):
         ...     return input_shape, {"scale": jnp.ones(input_shape[-1])}, ()
         >>> def apply(params, state, x, *, rng=None, training=False):
         ...     return x * params["scale"][None, :], state   # explicit broadcast: strict-JAX safe
-        >>> layer = Layer(init, apply)
+        >>> layer = Layer(init, apply, name="scale")
         >>> out_shape, params, state = layer.init(jax.random.key(0), (2, 3))
         >>> y, state = layer.apply(params, state, jnp.ones((2, 3)))
         >>> out_shape, y.shape, state
         ((2, 3), (2, 3), ())
+        >>> renamed = layer.replace(name="other")
+        >>> renamed == layer, renamed.name, jax.tree.map(lambda a: a, layer).name
+        (True, 'other', 'scale')
         >>> init_fn, apply_fn = layer   # unpacks like a stax pair
     """
 
-    name: str | None
-    kind: str
-    config: dict | None
-    input_shape: tuple | None
-    logits: Layer | None
-    output_activation: str | None
+    __slots__ = tuple(f"_{f}" for f in _FIELDS) + ("__weakref__",)
 
-    def __new__(
-        cls,
+    def __init__(
+        self,
         init: InitFn,
         apply: ApplyFn,
         *,
         name: str | None = None,
         kind: str = "Layer",
-        config: dict | None = None,
-        input_shape: tuple | None = None,
+        config: Mapping[str, Any] | None = None,
+        input_shape: Sequence[int | None] | None = None,
         logits: Layer | None = None,
         output_activation: str | None = None,
+        supports_masking: bool = False,
+        uses_batch_mask: bool = False,
+        inference_when_frozen: bool = False,
+        trainable: bool = True,
     ):
         if not callable(init) or not callable(apply):
             raise TypeError(
                 f"Layer(init, apply) takes two callables; got init={init!r} and apply={apply!r}. "
-                f"Pass the functions themselves, e.g. Layer(my_init, my_apply)."
+                f"Pass the functions themselves, e.g. fnnet.Layer(my_init, my_apply)."
             )
-        self = super().__new__(cls, init, apply)
-        self.name = name
-        self.kind = kind
-        self.config = config
-        self.input_shape = None if input_shape is None else tuple(input_shape)
-        self.logits = logits
-        self.output_activation = output_activation
-        return self
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer(name=...): name must be a str or None; got {name!r}.")
+        set_ = object.__setattr__
+        set_(self, "_init", init)
+        set_(self, "_apply", apply)
+        set_(self, "_name", name)
+        set_(self, "_kind", kind)
+        set_(self, "_config", None if config is None else types.MappingProxyType(dict(config)))
+        set_(self, "_input_shape", None if input_shape is None else tuple(input_shape))
+        set_(self, "_logits", logits)
+        set_(self, "_output_activation", output_activation)
+        set_(self, "_supports_masking", bool(supports_masking))
+        set_(self, "_uses_batch_mask", bool(uses_batch_mask))
+        set_(self, "_inference_when_frozen", bool(inference_when_frozen))
+        set_(self, "_trainable", _check_trainable(trainable))
 
-    def __repr__(self) -> str:
-        if self.config is None:
-            return f"{self.kind}(init={self.init!r}, apply={self.apply!r})"
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-        return f"{self.kind}({args})"
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_static(cls)
+
+    # Read-only description. Subclasses (models) compute some of these from their layers.
+    init = property(lambda self: self._init, doc="``init(rng, input_shape)``.")
+    apply = property(lambda self: self._apply, doc="``apply(params, state, x, *, rng, training)``.")
+    name = property(lambda self: self._name, doc="The layer's name, or None.")
+    kind = property(lambda self: self._kind, doc="The constructor's name, e.g. ``'Dense'``.")
+    config = property(lambda self: self._config, doc="The constructor's arguments (read-only).")
+    input_shape = property(lambda self: self._input_shape,
+                           doc="The per-example input shape given to the constructor, or None.")
+    logits = property(lambda self: self._logits,
+                      doc="The layer without its final softmax/sigmoid, or None.")
+    output_activation = property(lambda self: self._output_activation,
+                                 doc="The name of the activation ``logits`` leaves out, or None.")
+    supports_masking = property(lambda self: self._supports_masking,
+                                doc="Whether ``apply`` accepts :class:`Masked` inputs.")
+    uses_batch_mask = property(lambda self: self._uses_batch_mask,
+                               doc="Whether ``apply`` takes the ``batch_mask`` keyword.")
+    inference_when_frozen = property(lambda self: self._inference_when_frozen,
+                                     doc="Whether a frozen layer runs with ``training=False``.")
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the layer's params train (Keras's ``layer.trainable``); settable."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        object.__setattr__(self, "_trainable", _check_trainable(value))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        prop = getattr(type(self), key, None)
+        if key in _FIELDS and isinstance(prop, property) and prop.fset is None:
+            raise AttributeError(
+                f"{self.kind}.{key} is read-only: a layer's description is fixed when it is "
+                f"built. Make a changed copy instead: layer = layer.replace({key}=...)."
+            )
+        object.__setattr__(self, key, value)
+
+    def replace(self, **changes: Any) -> Layer:
+        """A copy with some fields changed (the functions are shared, not copied).
+
+        Example:
+            >>> from fnnet import layers
+            >>> layers.Dense(3).replace(name="out").name
+            'out'
+        """
+        unknown = sorted(set(changes) - set(_FIELDS))
+        if unknown:
+            raise TypeError(
+                f"Layer.replace: unknown field(s) {unknown}; the fields are {', '.join(_FIELDS)}."
+            )
+        fields = {f: getattr(self, f) for f in _FIELDS}
+        fields.update(changes)
+        return Layer(fields.pop("init"), fields.pop("apply"), **fields)
+
+    _replace = replace  # NamedTuple spelling, for code written against the earlier Layer
 
     def named(self, name: str) -> Layer:
-        """Returns this layer with ``name`` set (the functions are shared, not copied)."""
-        return Layer(
-            self.init,
-            self.apply,
-            name=name,
-            kind=self.kind,
-            config=self.config,
-            input_shape=self.input_shape,
-            logits=self.logits,
-            output_activation=self.output_activation,
+        """This layer under another ``name``; ``layer.replace(name=name)``."""
+        return self.replace(name=name)
+
+    # A stax pair: unpacking, indexing and len see the two functions.
+    def __iter__(self):
+        return iter((self.init, self.apply))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index):
+        return (self.init, self.apply)[index]
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Layer):
+            return NotImplemented
+        return self.init is other.init and self.apply is other.apply
+
+    def __hash__(self) -> int:
+        return hash((id(self.init), id(self.apply)))
+
+    def __repr__(self) -> str:
+        named = f", name={self.name!r}" if self.name else ""
+        if self.config is None:
+            return f"{self.kind}(init={self.init!r}, apply={self.apply!r}{named})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        if named and "name" not in self.config:
+            args = f"{args}{named}" if args else named[2:]
+        return f"{self.kind}({args})"
+
+
+jax.tree_util.register_static(Layer)
+
+
+def _check_trainable(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"trainable must be True or False; got {value!r}.")
+    return value
+
+
+def as_layer(obj: Any, where: str = "layer") -> Layer:
+    """``obj`` as a :class:`Layer`: a Layer itself, a model, or a plain ``(init, apply)`` pair.
+
+    Accepts a :class:`Layer` (returned as is), an ``(init, apply)`` tuple or list of two
+    callables in fnnet's protocol, and any object with callable ``init`` and ``apply``
+    attributes (a model). Anything else raises a ``TypeError`` that shows the fix.
+
+    Example:
+        >>> def init(rng, shape): return shape, (), ()
+        >>> def apply(params, state, x, *, rng=None, training=False): return x, state
+        >>> as_layer((init, apply)).kind
+        'Layer'
+    """
+    if isinstance(obj, Layer):
+        return obj
+    if isinstance(obj, (tuple, list)) and len(obj) == 2 and all(callable(f) for f in obj):
+        return Layer(obj[0], obj[1])
+    init, apply = getattr(obj, "init", None), getattr(obj, "apply", None)
+    if callable(init) and callable(apply):
+        return Layer(init, apply, kind=type(obj).__name__)
+    raise TypeError(
+        f"{where}: {obj!r} (of type {type(obj).__name__}) is not a layer. A layer is a pair of "
+        f"pure functions: fnnet.Layer(init, apply), a tuple (init, apply), or a built-in such as "
+        f"fnnet.layers.Dense(10)."
+    )
+
+
+def init_layer(layer: Layer, rng: jax.Array, input_shape: Any, where: str) -> tuple:
+    """``layer.init(rng, input_shape)``, checked: a clear error for the wrong protocol."""
+    out = layer.init(rng, input_shape)
+    if not isinstance(out, tuple) or len(out) != 3:
+        n = len(out) if isinstance(out, tuple) else type(out).__name__
+        hint = (" That is jax.example_libraries.stax's protocol (no state): wrap the layer with "
+                "fnnet.from_stax(layer)." if n == 2 else "")
+        raise TypeError(
+            f"{where}: the init of {layer.kind} layer {layer.name or ''!s} returned {n} values; "
+            f"fnnet's init returns three, (output_shape, params, state).{hint}"
         )
+    return out
+
+
+_warned_dropped: set = set()
+
+
+def call(layer: Layer, params: PyTree, state: PyTree, x: Any, *, rng: jax.Array | None = None,
+         training: bool = False, batch_mask: jax.Array | None = None) -> tuple[Any, PyTree]:
+    """Applies ``layer`` with the mask rules of this module: the one way to call a child layer.
+
+    ``batch_mask`` reaches the layer only if it declares ``uses_batch_mask``. A
+    :class:`Masked` input reaches it only if it declares ``supports_masking``; otherwise the
+    layer gets the plain value and the data mask ends there (with a warning, once per layer
+    kind, as Keras warns).
+    """
+    kwargs: dict = {"rng": rng, "training": training}
+    if batch_mask is not None and layer.uses_batch_mask:
+        kwargs["batch_mask"] = batch_mask
+    if not layer.supports_masking and _has_mask(x):
+        key = layer.kind
+        if key not in _warned_dropped:
+            _warned_dropped.add(key)
+            warnings.warn(
+                f"{layer.kind} layer {layer.name or ''!s} received a masked input but does not "
+                f"support masking, so the mask ends here and later layers see every timestep. "
+                f"Build the layer with supports_masking=True (and handle fnnet.Masked inputs) "
+                f"to pass the mask on.", stacklevel=2)
+        x = strip_masks(x)
+    return layer.apply(params, state, x, **kwargs)
+
+
+def trainable_mask(layer: Any, params: PyTree) -> PyTree:
+    """A tree of bools shaped like ``params``: True where a param trains.
+
+    A layer with ``trainable=False`` freezes all its params; combinators and models (whose
+    ``config["layers"]`` lists their children and whose params are a tuple of the children's)
+    ask each child. Give the result to :func:`fnnet.optimizers.freeze`.
+
+    Example:
+        >>> import jax
+        >>> from fnnet import layers, serial
+        >>> base, head = layers.Dense(4), layers.Dense(2)
+        >>> base.trainable = False
+        >>> model = serial(base, head)
+        >>> _, params, _ = model.init(jax.random.key(0), (None, 3))
+        >>> jax.tree.leaves(trainable_mask(model, params))
+        [False, False, True, True]
+    """
+    layer = as_layer(layer, "trainable_mask")
+    if not layer.trainable:
+        return jax.tree.map(lambda _: False, params)
+    config = layer.config or {}
+    children = config.get("layers")
+    if children is None and "layer" in config:
+        children, params = [config["layer"]], (params,)
+        return trainable_mask(children[0], params[0])
+    if isinstance(children, (list, tuple)) and isinstance(params, (list, tuple)) and len(
+            children) == len(params):
+        return type(params)(trainable_mask(c, p) for c, p in zip(children, params, strict=True))
+    return jax.tree.map(lambda _: True, params)
+
+
+def from_stax(pair: Any, name: str | None = None) -> Layer:
+    """A layer from a ``jax.example_libraries.stax`` pair (``init`` returns no state).
+
+    stax's ``apply_fun(params, inputs, **kwargs)`` gets ``rng=`` and, for its Dropout,
+    ``mode="train"`` when ``training`` is True.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from jax.example_libraries import stax
+        >>> layer = from_stax(stax.serial(stax.Dense(3), stax.Relu))
+        >>> shape, params, state = layer.init(jax.random.key(0), (2, 4))
+        >>> with jax.numpy_rank_promotion("allow"):  # stax broadcasts its bias implicitly
+        ...     y, _ = layer.apply(params, state, jnp.ones((2, 4)))
+        >>> shape, state, y.shape
+        ((2, 3), (), (2, 3))
+    """
+    s_init, s_apply = pair
+
+    def init(rng, input_shape):
+        out_shape, params = s_init(rng, input_shape)
+        return out_shape, params, ()
+
+    def apply(params, state, x, *, rng=None, training=False):
+        return s_apply(params, x, rng=rng, mode="train" if training else "test"), state
+
+    return Layer(init, apply, name=name, kind="stax")
 
 
 def split_rng(rng: jax.Array | None, n: int) -> list:
@@ -154,280 +460,9 @@ def split_rng(rng: jax.Array | None, n: int) -> list:
     return list(jax.random.split(rng, n))
 
 
-def _check_layers(where: str, layers: Sequence[Any]) -> tuple:
-    for i, layer in enumerate(layers):
-        if not (callable(getattr(layer, "init", None)) and callable(getattr(layer, "apply", None))):
-            raise TypeError(
-                f"{where}: argument {i} is {layer!r}, not a layer. Every argument must be a "
-                f"fnnet.Layer (an (init, apply) pair), e.g. fnnet.layers.Dense(10)."
-            )
-    return tuple(layers)
-
-
-def serial(*layers: Layer) -> Layer:
-    """Composes layers in sequence: the output of each is the input of the next.
-
-    Params and state are tuples with one entry per child. The rng is split once per child.
-
-    Args:
-        *layers: the layers, first to last.
-
-    Returns:
-        A :class:`Layer`. Input shape: that of the first layer; output: that of the last.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from fnnet import serial, layers
-        >>> mlp = serial(layers.Dense(4, activation="relu"), layers.Dense(2))
-        >>> out_shape, params, state = mlp.init(jax.random.key(0), (8, 3))
-        >>> out_shape, [p["kernel"].shape for p in params]
-        ((8, 2), [(3, 4), (4, 2)])
-        >>> y, state = mlp.apply(params, state, jnp.ones((8, 3)))
-        >>> y.shape
-        (8, 2)
-    """
-    layers = _check_layers("serial", layers)
-
-    def init(rng, input_shape):
-        params, states = [], []
-        for layer, key in zip(layers, jax.random.split(rng, max(len(layers), 1))):
-            input_shape, p, s = layer.init(key, input_shape)
-            params.append(p)
-            states.append(s)
-        return input_shape, tuple(params), tuple(states)
-
-    def apply(params, state, x, *, rng=None, training=False):
-        new_states = []
-        for layer, p, s, key in zip(layers, params, state, split_rng(rng, len(layers))):
-            x, s = layer.apply(p, s, x, rng=key, training=training)
-            new_states.append(s)
-        return x, tuple(new_states)
-
-    logits = None
-    output_activation = None
-    if layers and getattr(layers[-1], "logits", None) is not None:
-        logits = serial(*layers[:-1], layers[-1].logits)
-        output_activation = layers[-1].output_activation
-    return Layer(
-        init,
-        apply,
-        kind="serial",
-        config={"layers": list(layers)},
-        input_shape=getattr(layers[0], "input_shape", None) if layers else None,
-        logits=logits,
-        output_activation=output_activation,
-    )
-
-
-def parallel(*layers: Layer) -> Layer:
-    """Applies each layer to the matching element of a tuple of inputs.
-
-    Input: a tuple of ``len(layers)`` arrays (input shape: a tuple of shapes). Output: the tuple
-    of the layers' outputs. Params and state are tuples, one entry per child.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from fnnet import parallel, layers
-        >>> two = parallel(layers.Dense(4), layers.Dense(1))
-        >>> shapes, params, state = two.init(jax.random.key(0), ((5, 3), (5, 2)))
-        >>> shapes
-        ((5, 4), (5, 1))
-        >>> ys, _ = two.apply(params, state, (jnp.ones((5, 3)), jnp.ones((5, 2))))
-        >>> [y.shape for y in ys]
-        [(5, 4), (5, 1)]
-    """
-    layers = _check_layers("parallel", layers)
-    n = len(layers)
-
-    def _check_arity(what, value):
-        if not isinstance(value, (tuple, list)) or len(value) != n:
-            got = f"a {type(value).__name__} of length {len(value)}" if isinstance(
-                value, (tuple, list)) else repr(value)
-            raise ValueError(
-                f"parallel of {n} layers: {what} must be a tuple of {n} entries, one per layer; "
-                f"got {got}. Use fan_out({n}) before parallel to copy one input to every branch."
-            )
-
-    def init(rng, input_shape):
-        _check_arity("input_shape", input_shape)
-        outs = [
-            layer.init(key, shape)
-            for layer, key, shape in zip(layers, jax.random.split(rng, max(n, 1)), input_shape)
-        ]
-        return tuple(o[0] for o in outs), tuple(o[1] for o in outs), tuple(o[2] for o in outs)
-
-    def apply(params, state, x, *, rng=None, training=False):
-        _check_arity("the input", x)
-        outs = [
-            layer.apply(p, s, xi, rng=key, training=training)
-            for layer, p, s, xi, key in zip(layers, params, state, x, split_rng(rng, n))
-        ]
-        return tuple(o[0] for o in outs), tuple(o[1] for o in outs)
-
-    return Layer(init, apply, kind="parallel", config={"layers": list(layers)})
-
-
-def fan_out(num: int) -> Layer:
-    """Copies its input into a tuple of ``num`` identical outputs (no params).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> ys, _ = fan_out(2).apply((), (), jnp.ones(3))
-        >>> len(ys)
-        2
-    """
-    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-        raise ValueError(f"fan_out(num): num must be a positive int; got {num!r}. Try fan_out(2).")
-
-    def init(rng, input_shape):
-        return (input_shape,) * num, (), ()
-
-    def apply(params, state, x, *, rng=None, training=False):
-        return (x,) * num, state
-
-    return Layer(init, apply, kind="fan_out", config={"num": num})
-
-
-def _check_tuple_shapes(where, shapes):
-    if not isinstance(shapes, (tuple, list)) or not shapes or not all(
-        isinstance(s, (tuple, list)) for s in shapes
-    ):
-        raise ValueError(
-            f"{where} takes a tuple of inputs (e.g. from fan_out or parallel); got input shape "
-            f"{shapes!r}. Put it after a layer that outputs a tuple."
-        )
-
-
-def fan_in_sum() -> Layer:
-    """Sums a tuple of same-shaped inputs into one array (no params).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> y, _ = fan_in_sum().apply((), (), (jnp.ones(3), jnp.ones(3)))
-        >>> y.tolist()
-        [2.0, 2.0, 2.0]
-    """
-
-    def init(rng, input_shape):
-        _check_tuple_shapes("fan_in_sum", input_shape)
-        first = tuple(input_shape[0])
-        for s in input_shape[1:]:
-            if tuple(s) != first:
-                raise ValueError(
-                    f"fan_in_sum: all inputs must have the same shape; got {list(input_shape)}. "
-                    f"Project the branches to one shape (e.g. with Dense) before summing."
-                )
-        return first, (), ()
-
-    def apply(params, state, x, *, rng=None, training=False):
-        return sum(x[1:], x[0]), state
-
-    return Layer(init, apply, kind="fan_in_sum", config={})
-
-
-def fan_in_concat(axis: int = -1) -> Layer:
-    """Concatenates a tuple of inputs along ``axis`` (no params).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> y, _ = fan_in_concat().apply((), (), (jnp.ones((2, 3)), jnp.ones((2, 1))))
-        >>> y.shape
-        (2, 4)
-    """
-    if not isinstance(axis, int):
-        raise TypeError(f"fan_in_concat(axis): axis must be an int; got {axis!r}.")
-
-    def init(rng, input_shape):
-        _check_tuple_shapes("fan_in_concat", input_shape)
-        rank = len(input_shape[0])
-        if not -rank <= axis < rank:
-            raise ValueError(
-                f"fan_in_concat(axis={axis}): the axis is out of range for inputs of rank {rank}; "
-                f"got input shapes {list(input_shape)}. Use axis=-1 for the last axis."
-            )
-        ax = axis % rank
-        # Check ranks before indexing with ax, so a rank mismatch gets this message.
-        same_rank = all(len(s) == rank for s in input_shape)
-        rest = [tuple(d for i, d in enumerate(s) if i != ax) for s in input_shape]
-        if not same_rank or any(r != rest[0] for r in rest):
-            raise ValueError(
-                f"fan_in_concat(axis={axis}): inputs must match on every axis but {axis}; got "
-                f"{list(input_shape)}."
-            )
-        dims = [s[ax] for s in input_shape]
-        out = list(input_shape[0])
-        out[ax] = None if None in dims else sum(dims)
-        return tuple(out), (), ()
-
-    def apply(params, state, x, *, rng=None, training=False):
-        return jnp.concatenate(x, axis=axis), state
-
-    return Layer(init, apply, kind="fan_in_concat", config={"axis": axis})
-
-
-def residual(layer: Layer) -> Layer:
-    """``x + layer(x)``: a skip connection around ``layer``, whose output shape must equal its input's.
-
-    Params and state are ``layer``'s own.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from fnnet import residual, layers
-        >>> block = residual(layers.Dense(3))
-        >>> shape, params, state = block.init(jax.random.key(0), (2, 3))
-        >>> y, _ = block.apply(params, state, jnp.ones((2, 3)))
-        >>> y.shape
-        (2, 3)
-    """
-    (layer,) = _check_layers("residual", [layer])
-
-    def init(rng, input_shape):
-        out_shape, params, state = layer.init(rng, input_shape)
-        if tuple(out_shape) != tuple(input_shape):
-            raise ValueError(
-                f"residual({getattr(layer, 'kind', 'layer')}): the wrapped layer must keep the "
-                f"shape, but it maps {tuple(input_shape)} to {tuple(out_shape)}. Give it "
-                f"{input_shape[-1]} output units."
-            )
-        return out_shape, params, state
-
-    def apply(params, state, x, *, rng=None, training=False):
-        y, state = layer.apply(params, state, x, rng=rng, training=training)
-        return x + y, state
-
-    return Layer(init, apply, kind="residual", config={"layer": layer})
-
-
-def shape_dependent(make_layer: Callable[[Any], Layer]) -> Layer:
-    """A layer built from its input shape: ``make_layer(input_shape)`` returns the real layer.
-
-    ``make_layer`` is called at ``init`` with the input shape and at ``apply`` with the input's
-    shape, so it must build the same structure for the same per-example shape.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from fnnet import shape_dependent, layers
-        >>> same_width = shape_dependent(lambda shape: layers.Dense(shape[-1]))
-        >>> shape, params, state = same_width.init(jax.random.key(0), (2, 5))
-        >>> shape
-        (2, 5)
-    """
-    if not callable(make_layer):
-        raise TypeError(f"shape_dependent(make_layer): make_layer must be callable; got "
-                        f"{make_layer!r}.")
-
-    def init(rng, input_shape):
-        return make_layer(input_shape).init(rng, input_shape)
-
-    def apply(params, state, x, *, rng=None, training=False):
-        shape = jax.tree.map(lambda a: a.shape, x)
-        return make_layer(shape).apply(params, state, x, rng=rng, training=training)
-
-    return Layer(init, apply, kind="shape_dependent")
-
-
 def num_elements(shape: Sequence[int | None]) -> int | None:
     """The product of ``shape``'s dims, or None when one of them is unknown."""
     if any(d is None for d in shape):
         return None
     return math.prod(shape)
+

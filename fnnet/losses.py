@@ -49,6 +49,9 @@ __all__ = [
     "serialize",
     "from_logits_variant",
     "matching_activation",
+    "base_loss",
+    "is_sparse",
+    "align_targets",
 ]
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities before a log.
@@ -598,6 +601,48 @@ def matching_activation(loss_fn: LossFn) -> str | None:
     """
     entry = _LOGITS.get(loss_fn) if _hashable(loss_fn) else None
     return None if entry is None else entry[0]
+
+
+def base_loss(loss: str | LossFn) -> LossFn:
+    """The built-in function behind ``loss``: a name resolved, ``functools.partial`` unwrapped.
+
+    The one answer to "which loss is this?" (sparse or not, which activation it matches).
+
+    Example:
+        >>> base_loss("SparseCategoricalCrossentropy") is sparse_categorical_crossentropy
+        True
+        >>> base_loss(functools.partial(binary_crossentropy, from_logits=True)).__name__
+        'binary_crossentropy'
+    """
+    fn = get(loss) if isinstance(loss, str) else loss
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "base_loss", fn)
+
+
+def is_sparse(loss: str | LossFn) -> bool:
+    """Whether ``loss`` takes integer class ids (sparse categorical cross-entropy)."""
+    return base_loss(loss) is sparse_categorical_crossentropy
+
+
+def align_targets(y_true: ArrayLike, y_pred: jax.Array, loss: str | LossFn | None = None):
+    """Gives targets of shape ``(N,)`` a trailing axis against outputs of shape ``(N, 1)``.
+
+    The one place for this rule. Without it ``y - y_pred`` would broadcast to ``(N, N)``: a
+    silently wrong loss. Sparse labels keep their shape (one id per example).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> align_targets(jnp.zeros(4), jnp.zeros((4, 1))).shape
+        (4, 1)
+        >>> align_targets(jnp.zeros(4), jnp.zeros((4, 3)), "sparse_categorical_crossentropy").shape
+        (4,)
+    """
+    y_true = jnp.asarray(y_true)
+    if (loss is None or not is_sparse(loss)) and y_true.ndim == y_pred.ndim - 1 and \
+            y_pred.shape[-1] == 1:
+        return y_true[..., None]
+    return y_true
 
 
 def _hashable(obj: object) -> bool:

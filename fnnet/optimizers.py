@@ -661,3 +661,17 @@ def set_learning_rate(opt_state: PyTree, value: float | jax.Array) -> PyTree:
     new_lr = jnp.asarray(value, dtype=jnp.result_type(old)).reshape(jnp.shape(old))
     new = state._replace(hyperparams={**state.hyperparams, "learning_rate": new_lr})
     return _replace_at(opt_state, path, new)
+
+
+def names() -> list[str]:
+    """The optimizer names :func:`get` knows (temporary until the optimizers package lands)."""
+    return sorted(_DEFAULTS)
+
+
+def freeze(tx, trainable):
+    """Temporary: multi_transform with set_to_zero for frozen params."""
+    def labels(params):
+        mask = trainable(params) if callable(trainable) else trainable
+        return jax.tree.map(lambda t: "train" if t else "freeze", mask)
+
+    return optax.multi_transform({"train": tx, "freeze": optax.set_to_zero()}, labels)

@@ -1,12 +1,29 @@
-"""The compiled training core: ``TrainState`` and pure train, eval and predict steps.
+"""The training core: :class:`TrainState` and the pure steps built on it.
 
-Everything here is a pure function of pytrees, so users ``jax.jit`` it, put it in
+Everything here is a pure function of pytrees, so users ``jax.jit`` it, run it in
 ``lax.scan``, ``vmap`` it over an ensemble, or shard it. The Keras-style ``fit`` is a loop over
-exactly these functions.
+exactly these functions (see :mod:`fnnet.loop`).
+
+Two levels:
+
+* **Your own objective.** ``jax.value_and_grad`` of any function of ``ts.params`` (add an L2
+  penalty on some layers, an auxiliary loss, clip per-example gradients), then
+  ``ts.apply_gradients(grads, state=new_state)``::
+
+      def objective(params):
+          y, new_state = model.apply(params, ts.state, x, rng=key, training=True)
+          return loss_fn(y, labels) + 1e-4 * l2(params[0]), new_state
+      (loss, new_state), grads = jax.value_and_grad(objective, has_aux=True)(ts.params)
+      ts = ts.apply_gradients(grads, state=new_state)
+
+* **Keras's objective, as fit computes it.** :func:`make_steps` gives the accumulating updates
+  ``fit`` runs (a loss by name or function, metrics, sample weights, padded-row masks, the
+  stable from-logits cross-entropy), and :func:`make_train_step` one step with its logs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -19,23 +36,25 @@ from fnnet import activations as activations_lib
 from fnnet import losses as losses_lib
 from fnnet import metrics as metrics_lib
 from fnnet import optimizers as optimizers_lib
-from fnnet.core import Layer
+from fnnet.core import Layer, Masked, as_layer, call, init_layer
 
 PyTree = Any
 
 __all__ = [
     "TrainState",
+    "Steps",
+    "make_steps",
     "make_train_step",
     "make_eval_step",
     "make_predict_step",
-    "StepFunctions",
-    "build_step_functions",
+    "as_key",
+    "unalias",
 ]
 
 
 def as_key(rng: Any, argument: str = "rng") -> jax.Array:
     """Accepts a JAX key (typed or raw ``uint32[2]``) or an int seed, returns a key."""
-    if isinstance(rng, (int,)) and not isinstance(rng, bool):
+    if isinstance(rng, int) and not isinstance(rng, bool):
         return jax.random.key(rng)
     if isinstance(rng, jax.Array) and (
         jnp.issubdtype(rng.dtype, jax.dtypes.prng_key) or (rng.dtype == jnp.uint32 and rng.shape == (2,))
@@ -47,28 +66,52 @@ def as_key(rng: Any, argument: str = "rng") -> jax.Array:
     )
 
 
-class TrainState(NamedTuple):
-    """Everything that changes during training, as one pytree (see Flax's ``TrainState``).
+def unalias(tree: PyTree) -> PyTree:
+    """``tree`` with a leaf that appears twice (the same array object) copied.
+
+    Some optimizer states hold one array in two places (an optax schedule's step counter), and
+    donating such a state to a jitted step fails with "donate the same buffer twice".
+    """
+    seen: set[int] = set()
+
+    def fresh(leaf):
+        if isinstance(leaf, jax.Array) and id(leaf) in seen:
+            return jnp.copy(leaf)
+        seen.add(id(leaf))
+        return leaf
+
+    return jax.tree.map(fresh, tree)
+
+
+@functools.partial(jax.tree_util.register_dataclass,
+                   data_fields=["params", "state", "opt_state", "rng", "step"],
+                   meta_fields=["tx"])
+@dataclasses.dataclass(frozen=True)
+class TrainState:
+    """Everything that changes during training, and the optimizer that changes it.
+
+    A pytree (as Flax's ``TrainState``): ``params``, ``state``, ``opt_state``, ``rng`` and
+    ``step`` are its leaves, so ``jit`` donates them, ``vmap`` stacks them and checkpoints save
+    them; the optimizer ``tx`` is static (part of the tree's structure), so the state and the
+    optimizer that made it cannot drift apart.
 
     Attributes:
         params: the trainable parameters (the layer's params pytree).
         state: the non-trainable state, e.g. BatchNorm's running statistics.
-        opt_state: the optax optimizer state.
+        opt_state: ``tx``'s state.
         rng: the base key: step ``i`` draws its randomness (dropout) from
             ``jax.random.fold_in(rng, i)``, and ``fit`` splits it once per epoch (shuffling).
         step: the number of optimizer steps taken, an int32 scalar.
-
-    The optimizer itself (a pair of functions) is not stored: pass it to
-    :func:`make_train_step`. That keeps the state a plain pytree that ``jit`` can donate and
-    checkpoints can save.
+        tx: the optax ``GradientTransformation`` (static).
 
     Example:
-        >>> import jax
+        >>> import jax, jax.numpy as jnp
         >>> from fnnet import TrainState, layers
-        >>> ts = TrainState.create(layers.Dense(3), "rmsprop", rng=jax.random.key(0),
-        ...                        input_shape=(None, 4))
+        >>> ts = TrainState.create(layers.Dense(3), "sgd", rng=0, input_shape=(None, 4))
+        >>> grads = jax.tree.map(jnp.ones_like, ts.params)
+        >>> ts = ts.apply_gradients(grads)
         >>> ts.params["kernel"].shape, int(ts.step)
-        ((4, 3), 0)
+        ((4, 3), 1)
     """
 
     params: PyTree
@@ -76,12 +119,13 @@ class TrainState(NamedTuple):
     opt_state: PyTree
     rng: jax.Array
     step: jax.Array
+    tx: optax.GradientTransformation
 
     @classmethod
     def create(
         cls,
-        layer: Layer,
-        optimizer: str | optax.GradientTransformation,
+        layer: Any,
+        optimizer: str | optax.GradientTransformation | Any,
         *,
         rng: jax.Array | int,
         input_shape: Sequence[int | None],
@@ -89,231 +133,347 @@ class TrainState(NamedTuple):
         """Initializes ``layer`` for ``input_shape`` (batch dim included) and the optimizer.
 
         Args:
-            layer: any :class:`fnnet.Layer`.
-            optimizer: an optimizer name (``"rmsprop"``) or an ``optax.GradientTransformation``.
+            layer: any :class:`fnnet.Layer` (or model, or ``(init, apply)`` pair).
+            optimizer: an optimizer name (``"rmsprop"``), an optax transformation, or
+                ``optax.MultiSteps``.
             rng: a JAX key or an int seed; split into the init key and the training key.
             input_shape: the input shape including the batch dim (which may be None).
         """
-        key = as_key(rng)
-        init_key, train_key = jax.random.split(key)
-        _, params, state = layer.init(init_key, tuple(input_shape))
+        layer = as_layer(layer, "TrainState.create")
+        init_key, train_key = jax.random.split(as_key(rng))
+        _, params, state = init_layer(layer, init_key, tuple(input_shape), "TrainState.create")
+        return cls.from_params(params, state, optimizer, rng=train_key)
+
+    @classmethod
+    def from_params(cls, params: PyTree, state: PyTree, optimizer: Any, *,
+                    rng: jax.Array | int) -> TrainState:
+        """A train state for existing ``params`` and ``state``, the optimizer freshly set up."""
         tx = optimizers_lib.get(optimizer)
-        return cls(params, state, tx.init(params), train_key, jnp.zeros((), jnp.int32))
+        return cls(params, state, unalias(tx.init(params)), as_key(rng),
+                   jnp.zeros((), jnp.int32), tx)
+
+    def apply_gradients(self, grads: PyTree, *, state: PyTree = None, **extra_args: Any
+                        ) -> TrainState:
+        """The next train state: ``tx`` applied to ``grads``, ``step + 1``.
+
+        Args:
+            grads: gradients with the structure of ``params``.
+            state: the new non-trainable state (from the forward pass); None keeps the old.
+            **extra_args: passed to ``tx.update`` for a ``GradientTransformationExtraArgs``
+                (e.g. ``value=loss`` for optax's line searches).
+        """
+        if extra_args:
+            updates, opt_state = self.tx.update(grads, self.opt_state, self.params, **extra_args)
+        else:
+            updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
+        params = optax.apply_updates(self.params, updates)
+        return dataclasses.replace(
+            self, params=params, opt_state=opt_state, step=self.step + 1,
+            state=self.state if state is None else state)
+
+    def replace(self, **changes: Any) -> TrainState:
+        """A copy with some fields changed, e.g. ``ts.replace(params=new_params)``."""
+        return dataclasses.replace(self, **changes)
+
+    _replace = replace  # the NamedTuple spelling of earlier fnnet versions
 
 
-def _align_targets(y: jax.Array, y_pred: jax.Array, loss_fn: Callable) -> jax.Array:
-    """Gives ``y`` of shape (N,) a trailing axis against an output of shape (N, 1).
+# ------------------------------------------------------------------------------------- steps
+def _unpack(batch: Any, where: str) -> tuple:
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise ValueError(
+            f"{where}: a batch is a tuple (x, y) or (x, y, sample_weight); got "
+            f"{type(batch).__name__}{'' if not isinstance(batch, (tuple, list)) else len(batch)}."
+        )
+    x, y = batch[0], batch[1]
+    return x, y, (batch[2] if len(batch) == 3 else None)
 
-    Without this, ``y - y_pred`` would broadcast to (N, N): a silently wrong loss.
+
+def _objective_parts(layer: Layer, loss_fn: Callable) -> tuple[Layer, Callable, Callable]:
+    """(forward layer, loss on its output, output -> predictions).
+
+    When ``layer`` ends in softmax (or sigmoid) and the loss is the matching cross-entropy, the
+    loss is computed from the logits (``layer.logits``), exact where the probability form
+    saturates; metrics still see the probabilities.
     """
-    sparse = loss_fn in (losses_lib.sparse_categorical_crossentropy,) or getattr(
-        loss_fn, "func", None) is losses_lib.sparse_categorical_crossentropy
-    if not sparse and y.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        return y[..., None]
-    return y
-
-
-def _weights(per_example: jax.Array, sample_weight, mask) -> tuple[jax.Array, jax.Array]:
-    """Per-example weights (sample_weight * mask) and the number of real examples."""
-    dtype = per_example.dtype
-    w = jnp.ones(per_example.shape, dtype)
-    count = jnp.asarray(per_example.shape[0], dtype)
-    if mask is not None:
-        w = jnp.asarray(mask, dtype).reshape(per_example.shape)
-        count = jnp.sum(w)
-    if sample_weight is not None:
-        w = w * jnp.asarray(sample_weight, dtype).reshape(per_example.shape)
-    return w, count
-
-
-def _weighted(per_example: jax.Array, sample_weight) -> jax.Array:
-    if sample_weight is None:
-        return per_example
-    return per_example * jnp.asarray(sample_weight, per_example.dtype).reshape(per_example.shape)
-
-
-class StepFunctions(NamedTuple):
-    """The pure pieces ``make_train_step`` and ``fit`` are built from.
-
-    ``logs`` below is a dict of streaming metric states keyed by name, with ``"loss"`` first;
-    updating it batch by batch gives exact dataset-level results.
-    """
-
-    tx: optax.GradientTransformation
-    loss_fn: Callable
-    metrics_for: Callable  # (y_shape, y_pred_shape) -> tuple[Metric, ...]
-    init_logs: Callable  # (metrics) -> logs state
-    train_update: Callable  # (ts, logs, x, y, sample_weight, mask) -> (ts, logs)
-    eval_update: Callable  # (params, state, logs, x, y, sample_weight, mask) -> logs
-    results: Callable  # (metrics, logs) -> dict of scalars
-    predict: Callable  # (params, state, x) -> y_pred
-
-
-def build_step_functions(
-    layer: Layer,
-    loss: str | Callable,
-    optimizer: str | optax.GradientTransformation = "rmsprop",
-    metrics: Sequence[Any] = (),
-    loss_weight: float = 1.0,
-) -> StepFunctions:
-    """Resolves names and returns the pure :class:`StepFunctions` for ``layer``.
-
-    ``loss_weight`` scales the loss (and so its gradient and the reported loss), as Keras's
-    ``compile(loss_weights=...)`` does for a single output.
-
-    When ``layer`` ends in softmax (or sigmoid) and the loss is the matching cross-entropy,
-    the loss is computed from the logits (``layer.logits``), which is exact where the clipped
-    probability form saturates; metrics still see the probabilities.
-    """
-    loss_fn = losses_lib.get(loss)
-    tx = optimizers_lib.get(optimizer)
-    metric_ids = tuple(metrics or ())
-    for m in metric_ids:  # resolve names early so a typo fails before any tracing
-        if isinstance(m, str) and m.strip().lower() not in metrics_lib.SHAPE_RESOLVED:
-            metrics_lib.get(m)
-    loss_tracker = metrics_lib.Mean("loss")
-
-    forward = layer.apply
-    objective_loss = loss_fn
-    to_pred = lambda out: out  # noqa: E731
     logits_loss = losses_lib.from_logits_variant(loss_fn)
-    act = getattr(layer, "output_activation", None)
-    if (getattr(layer, "logits", None) is not None and logits_loss is not None
-            and losses_lib.matching_activation(loss_fn) == act):
-        forward = layer.logits.apply
-        objective_loss = logits_loss
-        to_pred = activations_lib.get(act)
+    act = layer.output_activation
+    if layer.logits is not None and logits_loss is not None and \
+            losses_lib.matching_activation(loss_fn) == act:
+        return layer.logits, logits_loss, activations_lib.get(act)
+    return layer, loss_fn, lambda out: out
 
-    def weighted_loss(y_true, y_pred):
-        per_example = objective_loss(y_true, y_pred)
-        if loss_weight != 1.0:
-            per_example = per_example * jnp.asarray(loss_weight, per_example.dtype)
-        return per_example
 
-    @functools.cache
-    def metrics_for(y_shape, y_pred_shape):
-        return tuple(
-            metrics_lib.get(m, y_true_shape=y_shape, y_pred_shape=y_pred_shape, loss=loss_fn)
-            for m in metric_ids
+def _values(out: Any) -> tuple[jax.Array, jax.Array | None]:
+    return (out.value, out.mask) if isinstance(out, Masked) else (out, None)
+
+
+def _check_per_example(values: jax.Array, y_pred: jax.Array, loss_fn: Callable) -> None:
+    if values.ndim == 0 or values.shape != y_pred.shape[:values.ndim]:
+        name = getattr(loss_fn, "__name__", repr(loss_fn))
+        raise ValueError(
+            f"loss {name}: returned shape {tuple(values.shape)} for predictions of shape "
+            f"{tuple(y_pred.shape)}; fnnet losses return one value per example (shape "
+            f"({y_pred.shape[0]},), or (batch, timesteps) for sequences) and fit reduces them "
+            f"with the sample weights and the mask of padded rows. Reduce over the last axis "
+            f"only, e.g. jnp.mean(jnp.square(y_pred - y_true), axis=-1)."
         )
 
-    def init_logs(metric_objs):
-        logs = {"loss": loss_tracker.init()}
-        for m in metric_objs:
-            logs[m.name] = m.init()
-        return logs
 
-    def update_logs(logs, weighted_loss, y, y_pred, sample_weight, mask):
-        # The loss tracker divides by the number of real rows, not the sum of weights (Keras's
-        # sum_over_batch_size), so sample weights enter the values, and only the mask counts.
-        logs = dict(logs)
-        logs["loss"] = loss_tracker.update(logs["loss"], weighted_loss, mask=mask)
-        for m in metrics_for(tuple(y.shape), tuple(y_pred.shape)):
-            logs[m.name] = m.update(logs[m.name], y, y_pred, sample_weight=sample_weight, mask=mask)
-        return logs
+def weighted_loss(values: jax.Array, sample_weight: Any = None, mask: Any = None,
+                  data_mask: Any = None) -> tuple[jax.Array, jax.Array]:
+    """Keras's ``sum_over_batch_size``: ``(sum(values * w), number of real entries)``.
 
-    def train_update(ts, logs, x, y, sample_weight=None, mask=None):
+    ``values``: per-example (or per-timestep) losses; ``sample_weight`` and ``mask`` (real
+    rows) have shape ``(batch,)``; ``data_mask`` covers the leading axes of ``values``.
+    Returns the weighted sum and the count it is divided by (at least 1).
+    """
+    dtype = values.dtype
+
+    def spread(w):  # (batch,) or a leading-axes mask -> values' shape
+        w = jnp.asarray(w, dtype)
+        return jnp.broadcast_to(w.reshape(w.shape + (1,) * (values.ndim - w.ndim)), values.shape)
+
+    real = jnp.ones(values.shape, dtype)
+    if mask is not None:
+        real = real * spread(mask)
+    if data_mask is not None:
+        real = real * spread(data_mask)
+    w = real if sample_weight is None else real * spread(sample_weight)
+    # where(): padded rows may hold NaN (e.g. 0/0 from a repeated row), and 0 * NaN is NaN.
+    total = jnp.sum(jnp.where(w != 0, values * w, jnp.zeros((), dtype)))
+    return total, jnp.maximum(jnp.sum(real), 1)
+
+
+class Steps(NamedTuple):
+    """The pure pieces ``fit``, ``evaluate`` and ``predict`` are built from.
+
+    * ``init_logs(x, y) -> MetricSet``: fresh metric states for data like ``x``/``y`` (arrays
+      or ``jax.ShapeDtypeStruct``\\ s; only shapes are read).
+    * ``train_update(ts, logs, batch, mask=None) -> (ts, logs)``: one optimizer step on
+      ``batch = (x, y)`` or ``(x, y, sample_weight)``; ``mask`` (bool ``(batch,)``) marks the
+      real rows of a padded batch. Accumulates the batch into ``logs``.
+    * ``eval_update(params, state, logs, batch, mask=None) -> logs``: the same without
+      training (``training=False``).
+    * ``predict(params, state, x) -> y``: inference.
+
+    ``logs.result()`` gives ``{"loss": ..., metric: ...}``: batch-by-batch updates over an
+    epoch give exactly ``fit``'s History entry.
+    """
+
+    init_logs: Callable
+    train_update: Callable
+    eval_update: Callable
+    predict: Callable
+
+
+def make_steps(
+    layer: Any,
+    loss: str | Callable,
+    metrics: Sequence[Any] = (),
+    *,
+    weighted_metrics: Sequence[Any] = (),
+    loss_weight: float = 1.0,
+) -> Steps:
+    """The accumulating train, eval and predict updates for ``layer``, ``loss`` and ``metrics``.
+
+    The loss of a batch is ``sum(loss * sample_weight * mask) / sum(mask)`` (Keras's
+    ``sum_over_batch_size``), times ``loss_weight``. Gradients are taken with respect to
+    ``ts.params`` only; the new ``state`` comes back through ``has_aux``. Each step draws its
+    key as ``jax.random.fold_in(ts.rng, ts.step)``.
+
+    Args:
+        layer: the model, any :class:`fnnet.Layer` (or model, or ``(init, apply)`` pair).
+        loss: a loss name or ``fn(y_true, y_pred) -> per-example values``.
+        metrics: metric names, :class:`fnnet.metrics.Metric`\\ s or callables; unweighted.
+        weighted_metrics: the same, weighted by ``sample_weight`` (Keras's rule).
+        loss_weight: a multiplier for the loss (Keras's single-output ``loss_weights``).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import TrainState, make_steps, serial, layers
+        >>> model = serial(layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax"))
+        >>> ts = TrainState.create(model, "rmsprop", rng=0, input_shape=(None, 4))
+        >>> steps = make_steps(model, "sparse_categorical_crossentropy", ["accuracy"])
+        >>> x, y = jnp.ones((16, 4)), jnp.zeros((16,), jnp.int32)
+        >>> logs = steps.init_logs(x, y)
+        >>> for _ in range(3):
+        ...     ts, logs = jax.jit(steps.train_update)(ts, logs, (x, y))
+        >>> sorted(logs.result()), int(ts.step)
+        (['accuracy', 'loss'], 3)
+    """
+    layer = as_layer(layer, "make_steps")
+    loss_fn = losses_lib.get(loss)
+    forward, objective_loss, to_pred = _objective_parts(layer, loss_fn)
+    metric_ids = tuple(metrics or ())
+    weighted_ids = tuple(weighted_metrics or ())
+    for m in metric_ids + weighted_ids:  # resolve names early so a typo fails before tracing
+        if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
+            metrics_lib.get(m)
+    loss_weight = float(loss_weight)
+
+    @functools.lru_cache(maxsize=64)
+    def _metric_set(y_shape, pred_shape):
+        # Cached, so every epoch's MetricSet holds the same metric objects: one jit cache entry.
+        # The cached set holds no arrays (init_logs makes fresh states where it is called: an
+        # array created inside one trace must never be reused by another).
+        ms = metrics_lib.MetricSet.create(metric_ids, weighted_ids, y_true_shape=y_shape,
+                                          y_pred_shape=pred_shape, loss=loss_fn)
+        return dataclasses.replace(ms, states={})
+
+    @functools.lru_cache(maxsize=64)
+    def _pred_shape(x_spec):
+        return tuple(_pred_struct(layer, jax.tree.unflatten(*x_spec)).shape)
+
+    def init_logs(x, y):
+        leaves, treedef = jax.tree.flatten(x)
+        spec = (treedef, tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in leaves))
+        return _metric_set(tuple(y.shape), _pred_shape(spec)).reset()
+
+    def batch_loss(out, y, sw, mask):
+        out, data_mask = _values(out)
+        y = losses_lib.align_targets(y, out, loss_fn)
+        values = objective_loss(y, out)
+        _check_per_example(values, out, loss_fn)
+        total, count = weighted_loss(values, sw, mask, data_mask)
+        scale = jnp.asarray(loss_weight, total.dtype)
+        return total / count * scale, y
+
+    def rows_of(x, mask):
+        if mask is not None:
+            return jnp.sum(jnp.asarray(mask, jnp.float32))
+        return jax.tree.leaves(x)[0].shape[0]
+
+    def train_update(ts, logs, batch, mask=None):
+        x, y, sw = _unpack(batch, "train_update")
         # A fresh key per step, derived rather than carried: fold_in(rng, step) gives every step
         # its own key (as Flax's examples do), and XLA drops it entirely for models that use no
         # randomness, where a split carried through the state cost a threefry hash per step.
         step_rng = jax.random.fold_in(ts.rng, ts.step)
 
         def objective(params):
-            out, new_state = forward(params, ts.state, x, rng=step_rng, training=True)
-            y_al = _align_targets(y, out, loss_fn)
-            per_example = weighted_loss(y_al, out)
-            w, count = _weights(per_example, sample_weight, mask)
-            total = jnp.sum(per_example * w) / jnp.maximum(count, 1)
-            return total, (out, new_state, per_example, w)
+            out, new_state = call(forward, params, ts.state, x, rng=step_rng, training=True,
+                                  batch_mask=mask)
+            loss_value, y_al = batch_loss(out, y, sw, mask)
+            return loss_value, (out, new_state, y_al)
 
-        grad_fn = jax.value_and_grad(objective, has_aux=True)
-        (_, (out, new_state, per_example, _)), grads = grad_fn(ts.params)
-        updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
-        params = optax.apply_updates(ts.params, updates)
-        y_pred = to_pred(out)
-        y_al = _align_targets(y, y_pred, loss_fn)
-        logs = update_logs(logs, _weighted(per_example, sample_weight), y_al, y_pred,
-                           sample_weight, mask)
-        new_ts = TrainState(params, new_state, opt_state, ts.rng, ts.step + 1)
-        return new_ts, logs
+        (loss_value, (out, new_state, y_al)), grads = jax.value_and_grad(
+            objective, has_aux=True)(ts.params)
+        ts = ts.apply_gradients(grads, state=new_state)
+        y_pred = to_pred(_values(out)[0])
+        logs = logs.update(loss_value, rows_of(x, mask), y_al, y_pred, sample_weight=sw,
+                           mask=mask)
+        return ts, logs
 
-    def eval_update(params, state, logs, x, y, sample_weight=None, mask=None):
-        out, _ = forward(params, state, x, rng=None, training=False)
-        y_al = _align_targets(y, out, loss_fn)
-        per_example = weighted_loss(y_al, out)
-        y_pred = to_pred(out)
-        return update_logs(logs, _weighted(per_example, sample_weight), y_al, y_pred,
-                           sample_weight, mask)
-
-    def results(metric_objs, logs):
-        out = {"loss": loss_tracker.result(logs["loss"])}
-        for m in metric_objs:
-            out[m.name] = m.result(logs[m.name])
-        return out
+    def eval_update(params, state, logs, batch, mask=None):
+        x, y, sw = _unpack(batch, "eval_update")
+        out, _ = call(forward, params, state, x, rng=None, training=False)
+        loss_value, y_al = batch_loss(out, y, sw, mask)
+        return logs.update(loss_value, rows_of(x, mask), y_al, to_pred(_values(out)[0]),
+                           sample_weight=sw, mask=mask)
 
     def predict(params, state, x):
-        return layer.apply(params, state, x, rng=None, training=False)[0]
+        return _values(call(layer, params, state, x, rng=None, training=False)[0])[0]
 
-    return StepFunctions(tx, loss_fn, metrics_for, init_logs, train_update, eval_update, results,
-                         predict)
+    return Steps(init_logs, train_update, eval_update, predict)
 
 
-def _pred_shape(layer: Layer, params, state, x) -> tuple:
-    return tuple(jax.eval_shape(lambda p, s, v: layer.apply(p, s, v)[0], params, state, x).shape)
+def _pred_struct(layer: Layer, x: Any) -> jax.ShapeDtypeStruct:
+    """The shape and dtype of ``layer``'s output for inputs like ``x`` (shapes only)."""
+    spec = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), x)
+
+    def forward(v):
+        _, params, state = init_layer(layer, jax.random.key(0), jax.tree.map(
+            lambda a: a.shape, v), "init_logs")
+        return _values(call(layer, params, state, v, rng=None, training=False)[0])[0]
+
+    return jax.eval_shape(forward, spec)
+
+
+def _check_optimizer(optimizer: Any, ts: TrainState, where: str) -> None:
+    if optimizer is not None and optimizer is not ts.tx:
+        raise ValueError(
+            f"{where}: the optimizer lives in the TrainState (ts.tx = {ts.tx!r:.80}), and the "
+            f"optimizer={optimizer!r:.80} given here is a different object. Create the state "
+            f"with the optimizer you mean, TrainState.create(layer, optimizer, ...), and build "
+            f"the step without one: make_train_step(layer, loss, metrics=...)."
+        )
+
+
+def _check_metrics_argument(metrics: Any, where: str) -> None:
+    looks_like_optimizer = isinstance(metrics, optax.GradientTransformation) or (
+        isinstance(metrics, str) and metrics.lower() in optimizers_lib.names())
+    if looks_like_optimizer:
+        raise TypeError(
+            f"{where}(layer, loss, metrics): got the optimizer {metrics!r:.60} where the metrics "
+            f"go. The optimizer now lives in the TrainState: TrainState.create(layer, "
+            f"{metrics!r:.30}, ...), then {where}(layer, loss, metrics=[...])."
+        )
+    if metrics is not None and not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"{where}(metrics): expected a list such as ['accuracy']; got "
+                        f"{metrics!r:.80}.")
 
 
 def make_train_step(
-    layer: Layer,
+    layer: Any,
     loss: str | Callable,
-    optimizer: str | optax.GradientTransformation = "rmsprop",
     metrics: Sequence[Any] = (),
+    *,
+    optimizer: Any = None,
+    weighted_metrics: Sequence[Any] = (),
+    loss_weight: float = 1.0,
 ) -> Callable[..., tuple[TrainState, dict]]:
     """Returns a pure ``step(train_state, x, y, sample_weight=None, mask=None)``.
 
-    The step draws its key from ``jax.random.fold_in(train_state.rng, train_state.step)``,
-    takes the gradient of the mean loss with respect to
-    ``params`` only (``state``, e.g. BatchNorm statistics, comes back through ``has_aux``),
-    applies the optimizer, and returns ``(new_train_state, logs)`` where ``logs`` holds the
-    batch's ``"loss"`` and each metric as scalars. ``mask`` (shape ``(batch,)``, 0 or 1) leaves
-    padded rows out of the loss and metrics; the loss is ``sum(loss * sample_weight * mask) /
-    sum(mask)``, Keras's ``sum_over_batch_size``.
+    The step takes the gradient of the batch loss (see :func:`make_steps`) with respect to
+    ``train_state.params``, applies the train state's own optimizer, and returns
+    ``(new_train_state, logs)`` with the batch's ``"loss"`` and each metric as scalars.
+    ``mask`` (shape ``(batch,)``, bool) leaves padded rows out of the loss, the metrics and
+    BatchNormalization's statistics.
 
     Wrap it in ``jax.jit`` (donating the state), ``lax.scan`` it over batches, or ``vmap`` it.
 
     Args:
         layer: the model, any :class:`fnnet.Layer`.
         loss: a loss name or ``fn(y_true, y_pred) -> per-example values``.
-        optimizer: the same optimizer the ``TrainState`` was created with.
         metrics: metric names, :class:`fnnet.metrics.Metric` triples or callables.
+        optimizer: optional; if given it must be the very object in the train state (the
+            optimizer lives in :class:`TrainState`, so the two cannot disagree).
+        weighted_metrics: metrics weighted by ``sample_weight``.
+        loss_weight: a multiplier for the loss.
 
     Example:
         >>> import jax, jax.numpy as jnp
         >>> from fnnet import TrainState, make_train_step, serial, layers
         >>> model = serial(layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax"))
         >>> ts = TrainState.create(model, "rmsprop", rng=0, input_shape=(None, 4))
-        >>> step = jax.jit(make_train_step(model, "sparse_categorical_crossentropy", "rmsprop",
+        >>> step = jax.jit(make_train_step(model, "sparse_categorical_crossentropy",
         ...                                metrics=["accuracy"]), donate_argnums=0)
         >>> x, y = jnp.ones((16, 4)), jnp.zeros((16,), jnp.int32)
         >>> ts, logs = step(ts, x, y)
         >>> sorted(logs), int(ts.step)
         (['accuracy', 'loss'], 1)
     """
-    fns = build_step_functions(layer, loss, optimizer, metrics)
+    _check_metrics_argument(metrics, "make_train_step")
+    steps = make_steps(layer, loss, metrics, weighted_metrics=weighted_metrics,
+                       loss_weight=loss_weight)
 
     def step(train_state, x, y, sample_weight=None, mask=None):
-        pred_shape = _pred_shape(layer, train_state.params, train_state.state, x)
-        metric_objs = fns.metrics_for(tuple(y.shape), pred_shape)
-        logs = fns.init_logs(metric_objs)
-        train_state, logs = fns.train_update(train_state, logs, x, y, sample_weight, mask)
-        return train_state, fns.results(metric_objs, logs)
+        _check_optimizer(optimizer, train_state, "make_train_step")
+        logs = steps.init_logs(x, y)
+        batch = (x, y) if sample_weight is None else (x, y, sample_weight)
+        train_state, logs = steps.train_update(train_state, logs, batch, mask)
+        return train_state, logs.result()
 
     return step
 
 
 def make_eval_step(
-    layer: Layer,
+    layer: Any,
     loss: str | Callable,
     metrics: Sequence[Any] = (),
+    *,
+    weighted_metrics: Sequence[Any] = (),
 ) -> Callable[..., dict]:
     """Returns a pure ``eval_step(params, state, x, y, sample_weight=None, mask=None) -> logs``.
 
@@ -329,18 +489,17 @@ def make_eval_step(
         >>> [round(float(logs[k]), 4) for k in ("loss", "mae")]
         [1.0, 1.0]
     """
-    fns = build_step_functions(layer, loss, optax.identity(), metrics)
+    _check_metrics_argument(metrics, "make_eval_step")
+    steps = make_steps(layer, loss, metrics, weighted_metrics=weighted_metrics)
 
     def eval_step(params, state, x, y, sample_weight=None, mask=None):
-        metric_objs = fns.metrics_for(tuple(y.shape), _pred_shape(layer, params, state, x))
-        logs = fns.eval_update(params, state, fns.init_logs(metric_objs), x, y, sample_weight,
-                               mask)
-        return fns.results(metric_objs, logs)
+        batch = (x, y) if sample_weight is None else (x, y, sample_weight)
+        return steps.eval_update(params, state, steps.init_logs(x, y), batch, mask).result()
 
     return eval_step
 
 
-def make_predict_step(layer: Layer) -> Callable[[PyTree, PyTree, jax.Array], jax.Array]:
+def make_predict_step(layer: Any) -> Callable[[PyTree, PyTree, jax.Array], jax.Array]:
     """Returns a pure ``predict(params, state, x) -> y`` (``training=False``, no rng).
 
     Example:
@@ -352,8 +511,9 @@ def make_predict_step(layer: Layer) -> Callable[[PyTree, PyTree, jax.Array], jax
         >>> probs.shape, bool(jnp.allclose(probs.sum(-1), 1.0))
         ((5, 2), True)
     """
+    layer = as_layer(layer, "make_predict_step")
 
     def predict(params, state, x):
-        return layer.apply(params, state, x, rng=None, training=False)[0]
+        return _values(call(layer, params, state, x, rng=None, training=False)[0])[0]
 
     return predict

@@ -16,7 +16,15 @@ import jax
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "next_seed", "next_key"]
+__all__ = [
+    "to_categorical",
+    "normalize",
+    "set_random_seed",
+    "next_seed",
+    "next_key",
+    "fnnet_home",
+    "enable_compilation_cache",
+]
 
 _MAX_SEED = 2**32  # numpy's legacy global seed must be below this
 
@@ -220,6 +228,21 @@ def next_key() -> jax.Array:
     return jax.random.key(next_seed())
 
 
+def fnnet_home() -> str:
+    """The fnnet data folder: ``$FNNET_HOME`` if set, else ``~/.fnnet``.
+
+    Returns:
+        An absolute path; the folder need not exist.
+
+    Example:
+        >>> import os
+        >>> os.path.isabs(fnnet_home())
+        True
+    """
+    home = os.environ.get("FNNET_HOME") or os.path.join(os.path.expanduser("~"), ".fnnet")
+    return os.path.abspath(os.path.expanduser(home))
+
+
 def enable_compilation_cache(directory: str | os.PathLike | None = None) -> str:
     """Turns on JAX's persistent compilation cache, so later processes skip XLA compiles.
 
@@ -239,8 +262,6 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> str:
         >>> path = enable_compilation_cache(tempfile.mkdtemp())  # doctest: +SKIP
     """
     if directory is None:
-        from fnnet.datasets._download import fnnet_home
-
         directory = os.path.join(fnnet_home(), "xla_cache")
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)

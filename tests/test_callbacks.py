@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from fnnet import callbacks, progbar
+from fnnet import callbacks
 from fnnet.callbacks import (
     Callback,
     CallbackList,
@@ -25,6 +25,7 @@ from fnnet.callbacks import (
     ProgbarLogger,
     ReduceLROnPlateau,
     TerminateOnNaN,
+    progbar,
     resolve_verbose,
 )
 
@@ -131,7 +132,7 @@ def test_callback_base_hooks_are_noops_and_batch_aliases_forward():
     cb.on_train_batch_end(1, {"loss": 0.5})
     assert seen == [("begin", 0), ("end", 1, {"loss": 0.5})]
     base = Callback()
-    for name in callbacks._HOOKS:
+    for name in callbacks.base.HOOKS:
         args = () if name.endswith(("train_begin", "train_end", "test_begin", "test_end")) else (0,)
         args = () if name.endswith(("predict_begin", "predict_end")) else args
         assert getattr(base, name)(*args) is None

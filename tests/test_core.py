@@ -35,10 +35,9 @@ def _np_softmax(z):
 # The Layer protocol.
 
 
-def test_layer_is_a_namedtuple_pair_that_unpacks_like_stax():
+def test_layer_is_a_pair_that_unpacks_like_stax():
     layer = Layer(_scale_init, _scale_apply)
-    assert isinstance(layer, tuple) and len(layer) == 2
-    assert layer._fields == ("init", "apply")
+    assert len(layer) == 2 and not isinstance(layer, tuple)  # not mistaken for a tuple input
     init_fn, apply_fn = layer
     assert init_fn is _scale_init and apply_fn is _scale_apply
     assert layer[0] is layer.init and layer[1] is layer.apply
@@ -56,10 +55,38 @@ def test_equality_and_hash_see_only_the_two_functions():
     a = Layer(_scale_init, _scale_apply)
     b = Layer(_scale_init, _scale_apply, name="scaled", kind="Scale")
     assert a == b and hash(a) == hash(b)
-    assert a == (_scale_init, _scale_apply)
+    assert a != Layer(_scale_init, lambda p, s, x, **kw: (x, s))
     named = a.named("s")
     assert named.name == "s" and named.init is a.init and named.apply is a.apply
     assert a.name is None  # named() returns a new layer
+
+
+def test_metadata_survives_replace_pytree_round_trips_and_jit():
+    dense = Dense(3, activation="softmax", name="out")
+    renamed = dense._replace(name="head")  # the NamedTuple spelling still works
+    assert renamed.name == "head" and renamed.kind == "Dense" and renamed.logits is dense.logits
+    assert repr(renamed).startswith("Dense(units=3") and "name='head'" in repr(renamed)
+    leaves, treedef = jax.tree.flatten(dense)
+    assert leaves == []  # a layer is a pytree with no leaves: transformations pass it through
+    again = jax.tree.unflatten(treedef, leaves)
+    assert again.logits is dense.logits and again.name == "out"
+    mapped = jax.tree.map(lambda a: a, {"layer": dense})["layer"]
+    assert mapped.output_activation == "softmax" and mapped.logits is not None
+    # As a static jit argument it keeps everything too.
+    seen = jax.jit(lambda layer, x: x * float(layer.logits is not None))(dense, jnp.ones(2))
+    np.testing.assert_array_equal(seen, np.ones(2))
+
+
+def test_layer_description_is_read_only_but_trainable_is_settable():
+    dense = Dense(2)
+    with pytest.raises(AttributeError, match=r"Dense.name is read-only.*layer.replace\(name=...\)"):
+        dense.name = "x"
+    dense.trainable = False
+    assert dense.trainable is False and dense.replace(name="y").trainable is False
+    with pytest.raises(TypeError, match="trainable must be True or False; got 0"):
+        dense.trainable = 0
+    with pytest.raises(TypeError, match=r"Layer.replace: unknown field\(s\) \['nmae'\]"):
+        dense.replace(nmae="z")
 
 
 @pytest.mark.parametrize("init, apply, shown", [
@@ -229,9 +256,9 @@ def test_parallel_with_fan_out_gives_each_branch_its_own_rng():
 
 
 @pytest.mark.parametrize("bad, got", [
-    (((2, 3),), r"a tuple of length 1"),
-    (((2, 3), (2, 3), (2, 3)), r"a tuple of length 3"),
-    ((2, 3, 4), r"a tuple of length 3"),  # a bare shape where a tuple of shapes belongs
+    (((2, 3),), r"a tuple of 1 entries"),
+    (((2, 3), (2, 3), (2, 3)), r"a tuple of 3 entries"),
+    ((2, 3, 4), r"a tuple of 3 entries"),  # a bare shape where a tuple of shapes belongs
 ])
 def test_parallel_init_arity(bad, got):
     two = parallel(Dense(1), Dense(1))
@@ -243,9 +270,9 @@ def test_parallel_init_arity(bad, got):
 def test_parallel_apply_arity():
     two = parallel(Identity(), Identity())
     with pytest.raises(ValueError, match=r"parallel of 2 layers: the input must be a tuple of 2 "
-                                         r"entries, one per layer; got Array\("):
+                                         r"entries, one per layer; got ArrayImpl"):
         two.apply(((), ()), ((), ()), jnp.ones(3))
-    with pytest.raises(ValueError, match=r"got a list of length 3"):
+    with pytest.raises(ValueError, match=r"got a list of 3 entries"):
         two.apply(((), ()), ((), ()), [jnp.ones(3)] * 3)
 
 
@@ -371,8 +398,9 @@ def test_shape_dependent_rejects_a_non_callable():
 def test_combinators_reject_non_layers(combinator, name, args):
     index = 1 if name != "residual" else 0
     bad = args[-1]
-    with pytest.raises(TypeError, match=rf"{name}: argument {index} is {bad!r}, not a layer\. Every "
-                                        rf"argument must be a fnnet\.Layer"):
+    with pytest.raises(TypeError, match=rf"{name}: argument {index}: {bad!r} \(of type "
+                                        rf"{type(bad).__name__}\) is not a layer\. A layer is a "
+                                        rf"pair of pure functions: fnnet\.Layer\(init, apply\)"):
         combinator(*args)
 
 
@@ -384,3 +412,124 @@ def test_a_plain_stax_style_pair_of_functions_is_accepted_by_combinators():
     model = serial(Pair(), Dense(1))
     _, params, state = model.init(KEY, (None, 2))
     assert params[0]["scale"].shape == (2,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure checks: a combinator never runs fewer layers than it holds.
+
+
+def test_serial_refuses_params_for_fewer_layers():
+    model = serial(Dense(3), Dense(2))
+    _, params, state = model.init(KEY, (None, 4))
+    with pytest.raises(ValueError, match=r"serial\(Dense, Dense\) holds 2 layers, so its params "
+                                         r"must be a tuple of 2 entries, one per layer.*got a tuple "
+                                         r"of 1 entries"):
+        model.apply(params[:1], state[:1], jnp.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"so its state must be a tuple of 2 entries.*got a tuple "
+                                         r"of 0 entries.*a stateless layer's state is \(\)"):
+        model.apply(params, (), jnp.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"its params must be a tuple of 2 entries.*got dict"):
+        model.apply(params[0], state, jnp.ones((2, 4)))
+
+
+def test_parallel_refuses_params_for_fewer_layers():
+    two = parallel(Dense(1), Dense(1))
+    _, params, state = two.init(KEY, ((None, 2), (None, 3)))
+    with pytest.raises(ValueError, match=r"parallel of 2 layers holds 2 layers, so its params "
+                                         r"must be a tuple of 2 entries"):
+        two.apply(params[:1], state, (jnp.ones((1, 2)), jnp.ones((1, 3))))
+
+
+def test_stateless_combinators_refuse_params():
+    with pytest.raises(ValueError, match=r"fan_out has no params or state, so it takes params=\(\) "
+                                         r"and state=\(\)"):
+        fan_out(2).apply({"w": jnp.ones(2)}, (), jnp.ones(2))
+
+
+def test_plain_tuples_and_stax_pairs():
+    from jax.example_libraries import stax
+
+    from fnnet import from_stax
+
+    model = serial((_scale_init, _scale_apply), Dense(2))  # a plain (init, apply) tuple
+    shape, params, state = model.init(KEY, (None, 3))
+    assert shape == (None, 2) and params[0]["scale"].shape == (3,)
+    with pytest.raises(TypeError, match=r"returned 2 values; fnnet's init returns three, "
+                                        r"\(output_shape, params, state\)\. That is "
+                                        r"jax\.example_libraries\.stax's protocol.*fnnet\.from_stax"):
+        serial(stax.Dense(2)).init(KEY, (1, 3))
+    wrapped = serial(from_stax(stax.Dense(4)), from_stax(stax.Relu), Dense(1))
+    _, params, state = wrapped.init(KEY, (5, 3))
+    with jax.numpy_rank_promotion("allow"):  # stax broadcasts its bias implicitly
+        y, _ = wrapped.apply(params, state, jnp.ones((5, 3)))
+    assert y.shape == (5, 1)
+
+
+def test_trainable_mask_follows_layers_and_nesting():
+    from fnnet import trainable_mask
+
+    inner = serial(Dense(2), Dense(2))
+    inner_frozen = Dense(3, trainable=False)
+    model = serial(inner_frozen, inner, residual(Dense(2)))
+    _, params, _ = model.init(KEY, (None, 4))
+    mask = trainable_mask(model, params)
+    assert jax.tree.structure(mask) == jax.tree.structure(params)
+    assert jax.tree.leaves(mask[0]) == [False, False]
+    assert all(jax.tree.leaves(mask[1])) and all(jax.tree.leaves(mask[2]))
+    inner.config["layers"][1].trainable = False
+    assert jax.tree.leaves(trainable_mask(model, params)[1]) == [True, True, False, False]
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks: data masks travel as fnnet.Masked; the batch mask reaches batch-dependent layers.
+
+
+def test_data_mask_passes_through_supporting_layers_and_ends_at_others():
+    from fnnet import Masked
+
+    x = jnp.ones((2, 3, 4))
+    mask = jnp.array([[True, True, False], [True, False, False]])
+    model = serial(Dense(5), Dropout(0.5), LayerNormalization())
+    _, params, state = model.init(KEY, (None, 3, 4))
+    y, _ = model.apply(params, state, Masked(x, mask), rng=KEY, training=True)
+    assert isinstance(y, Masked) and y.value.shape == (2, 3, 5)
+    np.testing.assert_array_equal(y.mask, mask)
+    from fnnet.layers import Flatten
+
+    flat = serial(Dense(2), Flatten())
+    _, params, state = flat.init(KEY, (None, 3, 4))
+    with pytest.warns(UserWarning, match=r"Flatten layer .* received a masked input but does not "
+                                         r"support masking, so the mask ends here"):
+        out, _ = flat.apply(params, state, Masked(x, mask))
+    assert not isinstance(out, Masked) and out.shape == (2, 6)
+
+
+def test_merges_keep_the_and_of_their_masks():
+    from fnnet import Masked
+
+    a = Masked(jnp.ones((2, 3)), jnp.array([True, False]))
+    b = Masked(jnp.ones((2, 3)), jnp.array([True, True]))
+    y, _ = fan_in_sum().apply((), (), (a, b))
+    np.testing.assert_array_equal(y.mask, [True, False])
+    np.testing.assert_array_equal(y.value, np.full((2, 3), 2.0))
+    y, _ = fan_in_concat().apply((), (), (a, jnp.zeros((2, 1))))
+    assert y.value.shape == (2, 4) and y.mask.tolist() == [True, False]
+
+
+def test_batch_mask_reaches_batch_dependent_layers_through_combinators():
+    from fnnet.layers import BatchNormalization
+
+    model = serial(Dense(3), residual(serial(BatchNormalization(), Dense(3))))
+    assert model.uses_batch_mask and not serial(Dense(2)).uses_batch_mask
+    _, params, state = model.init(KEY, (None, 2))
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(6, 2)), jnp.float32)
+    real = jnp.array([True, True, True, True, False, False])
+    # The padded rows (4, 5) repeat rows 0 and 1, as fit pads; masked out, the batch statistics
+    # are those of the 4 real rows alone.
+    padded = jnp.concatenate([x[:4], x[:2]])
+    _, s_masked = model.apply(params, state, padded, training=True, batch_mask=real)
+    _, s_alone = model.apply(params, state, x[:4], training=True)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+                 s_masked, s_alone)
+    _, s_unmasked = model.apply(params, state, padded, training=True)
+    assert not np.allclose(s_unmasked[1][0]["moving_mean"], s_alone[1][0]["moving_mean"])

@@ -66,7 +66,8 @@ def refused(model, call, error, match):
     # Ours, not a raw JAX/XLA error: a ValueError/TypeError raised from fnnet's own checks.
     assert type(info.value) in (ValueError, TypeError)
     assert os.sep + "fnnet" + os.sep in str(info.traceback[-1].path)
-    assert model._programs == {}, "a program was built (traced) before the input was checked"
+    built = len(model._predict_programs) + (len(model._compiled.programs) if model.compiled else 0)
+    assert built == 0, "a program was built (traced) before the input was checked"
     assert int(model.train_state.step) == step
     for a, b in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -127,8 +127,8 @@ def test_save_and_load_model_restores_everything(saved):
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
     # The compile configuration, the optimizer state, the step and the rng.
     assert again.compiled
-    assert again._compiled["loss"] == "sparse_categorical_crossentropy"
-    assert again._compiled["metrics"] == ["accuracy"]
+    assert again.get_compile_config()["loss"] == "sparse_categorical_crossentropy"
+    assert again.get_compile_config()["metrics"] == ["accuracy"]
     assert again.optimizer.learning_rate == pytest.approx(model.optimizer.learning_rate)
     ts, ts0 = again.train_state, model.train_state
     assert jax.tree.structure(ts.opt_state) == jax.tree.structure(ts0.opt_state)
@@ -599,8 +599,8 @@ def test_model_checkpoint_one_path_keeps_the_best_whole_model(tmp_path):
 def test_model_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match=r"ModelCheckpoint: filepath must end in '\.safetensors'"):
         callbacks.ModelCheckpoint(str(tmp_path / "m.h5"))
-    with pytest.raises(ValueError, match=r"ModelCheckpoint\(mode\): expected 'auto', 'min' or "
-                                         r"'max'; got 'best'"):
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: mode must be 'auto', 'min' or 'max', "
+                                         r"got 'best'"):
         callbacks.ModelCheckpoint(str(tmp_path / "m.safetensors"), mode="best")
     model = build()
     x, y = make_data()

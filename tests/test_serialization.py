@@ -1,4 +1,5 @@
-"""Tests for fnnet.serialization: JSON round trips of architectures, and refusing what cannot be stored."""
+"""Tests for fnnet.saving.architecture: JSON round trips of architectures, and refusing what
+cannot be stored."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fnnet import layers, serialization
-from fnnet.core import (
-    Layer,
+from fnnet import layers
+from fnnet.combinators import (
     fan_in_concat,
     fan_in_sum,
     fan_out,
@@ -20,8 +20,10 @@ from fnnet.core import (
     serial,
     shape_dependent,
 )
+from fnnet.core import Layer
 from fnnet.initializers import RandomNormal
-from fnnet.serialization import deserialize_layer, serialize_layer
+from fnnet.saving import architecture as serialization
+from fnnet.saving.architecture import deserialize_layer, serialize_layer
 
 
 def _json_round_trip(layer, custom_objects=None):

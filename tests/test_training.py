@@ -38,7 +38,7 @@ def clf():
     """A small classifier, its optimizer, and jitted train steps (one counts its traces)."""
     model = serial(Dense(8, activation="relu"), Dense(2, activation="softmax"))
     tx = optimizers.get("adam", learning_rate=0.05)
-    step = make_train_step(model, SCCE, tx, metrics=["accuracy"])
+    step = make_train_step(model, SCCE, metrics=["accuracy"])
     traces = []
 
     def counted(ts, x, y):
@@ -159,7 +159,7 @@ def test_batchnorm_state_comes_through_the_step_and_matches_numpy():
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(8, 3)) * 2 + 1).astype(np.float32)
     y = rng.normal(size=(8, 1)).astype(np.float32)
-    new, _ = jax.jit(make_train_step(model, "mse", optax.sgd(0.1)))(ts, x, y)
+    new, _ = jax.jit(make_train_step(model, "mse"))(ts, x, y)
     bn = new.state[0]
     np.testing.assert_allclose(bn["moving_mean"], 0.01 * x.mean(0), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(bn["moving_variance"], 0.99 + 0.01 * x.var(0), rtol=1e-5)
@@ -173,7 +173,7 @@ def test_every_step_gets_a_fresh_key_so_dropout_masks_differ():
     model = serial(Dropout(0.5), Dense(1, use_bias=False, kernel_initializer="ones"))
     tx = optax.sgd(1e-4)
     ts0 = TrainState.create(model, tx, rng=0, input_shape=(None, 64))
-    step = jax.jit(make_train_step(model, "mse", tx))
+    step = jax.jit(make_train_step(model, "mse"))
     x, y = np.ones((1, 64), np.float32), np.zeros((1, 1), np.float32)
     ts1, _ = step(ts0, x, y)
     ts2, _ = step(ts1, x, y)
@@ -194,7 +194,7 @@ def test_mask_makes_a_padded_batch_equal_the_unpadded_one():
     model = serial(Dense(4, activation="tanh"), Dense(3, activation="softmax"))
     tx = optax.sgd(0.5)
     ts = TrainState.create(model, tx, rng=3, input_shape=(None, 2))
-    step = jax.jit(make_train_step(model, SCCE, tx, metrics=["accuracy"]))
+    step = jax.jit(make_train_step(model, SCCE, metrics=["accuracy"]))
     rng = np.random.default_rng(1)
     x = rng.normal(size=(5, 2)).astype(np.float32)
     y = np.array([0, 1, 2, 1, 0], np.int32)
@@ -220,7 +220,7 @@ def test_sample_weight_is_keras_sum_over_batch_size():
     x = rng.normal(size=(6, 3)).astype(np.float32)
     y = rng.normal(size=(6, 1)).astype(np.float32)
     w = np.array([0.0, 1.0, 2.0, 0.5, 3.0, 1.0], np.float32)  # sum(w) != n
-    new, logs = jax.jit(make_train_step(model, "mse", tx))(ts, x, y, w)
+    new, logs = jax.jit(make_train_step(model, "mse"))(ts, x, y, w)
     kernel, bias = np.asarray(ts.params["kernel"]), np.asarray(ts.params["bias"])
     r = x @ kernel + bias - y  # (6, 1)
     np.testing.assert_allclose(logs["loss"], np.sum(r[:, 0] ** 2 * w) / 6, rtol=1e-5)
@@ -269,7 +269,7 @@ def test_fused_cross_entropy_is_exact_where_probabilities_saturate(activation, l
     assert expected > 100  # far beyond the clipped form's -log(1e-7) = 16.1
     logs = jax.jit(make_eval_step(model, loss))(ts.params, ts.state, x, y)
     np.testing.assert_allclose(logs["loss"], expected, rtol=1e-6)
-    new, train_logs = jax.jit(make_train_step(model, loss, tx))(ts, x, y)
+    new, train_logs = jax.jit(make_train_step(model, loss))(ts, x, y)
     np.testing.assert_allclose(train_logs["loss"], expected, rtol=1e-6)
     assert all(np.all(np.isfinite(a)) for a in jax.tree.leaves(new.params))
     # The gradient survives saturation (clipped probabilities would give exactly zero).
@@ -286,7 +286,7 @@ def test_rmsprop_step_matches_keras_formula():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4, 3)).astype(np.float32)
     y = rng.normal(size=(4, 2)).astype(np.float32)
-    new, _ = jax.jit(make_train_step(model, "mse", "rmsprop"))(ts, x, y)
+    new, _ = jax.jit(make_train_step(model, "mse"))(ts, x, y)
     kernel, bias = np.asarray(ts.params["kernel"], np.float64), np.asarray(ts.params["bias"])
     r = x @ kernel + bias - y  # loss = sum(r**2) / (4 * 2)
     grads = {"kernel": x.T @ (2 * r) / 8, "bias": (2 * r).sum(0) / 8}
@@ -332,11 +332,15 @@ def test_eval_step_matches_numpy(regression):
     np.testing.assert_allclose(logs["loss"], np.mean((r.pred - r.y) ** 2), rtol=1e-5)
     np.testing.assert_allclose(logs["mae"], np.mean(np.abs(r.pred - r.y)), rtol=1e-5)
     logs = eval_step(r.params, r.state, r.x, r.y, w)
-    # The loss divides by the batch size (Keras's sum_over_batch_size); metrics by sum(w).
+    # The loss divides by the batch size (Keras's sum_over_batch_size); metrics= ignore the
+    # weights and weighted_metrics= divide by sum(w), as in Keras 3.
     per_example_mse = np.mean((r.pred - r.y) ** 2, -1)
     np.testing.assert_allclose(logs["loss"], np.sum(per_example_mse * w) / 6, rtol=1e-5)
-    np.testing.assert_allclose(logs["mae"], np.sum(np.mean(np.abs(r.pred - r.y), -1) * w) / w.sum(),
-                               rtol=1e-5)
+    per_example_mae = np.mean(np.abs(r.pred - r.y), -1)
+    np.testing.assert_allclose(logs["mae"], per_example_mae.mean(), rtol=1e-5)
+    weighted = jax.jit(make_eval_step(r.model, "mse", weighted_metrics=["mae"]))(
+        r.params, r.state, r.x, r.y, w)
+    np.testing.assert_allclose(weighted["mae"], np.sum(per_example_mae * w) / w.sum(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("loss", ["mse", lambda y_true, y_pred: jnp.mean(
@@ -353,5 +357,5 @@ def test_targets_of_shape_n_against_outputs_of_shape_n_1(loss):
     logs = jax.jit(make_eval_step(model, loss, metrics=["mae"]))(ts.params, ts.state, x, y)
     np.testing.assert_allclose(logs["loss"], true_loss, rtol=1e-5)
     np.testing.assert_allclose(logs["mae"], np.mean(np.abs(y - pred[:, 0])), rtol=1e-5)
-    _, train_logs = jax.jit(make_train_step(model, loss, optax.sgd(0.01)))(ts, x, y)
+    _, train_logs = jax.jit(make_train_step(model, loss))(ts, x, y)
     np.testing.assert_allclose(train_logs["loss"], true_loss, rtol=1e-5)

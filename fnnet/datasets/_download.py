@@ -12,6 +12,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from fnnet.utils import fnnet_home
+
 __all__ = ["DownloadError", "fnnet_home", "cache_dir", "keras_cache_dir", "download"]
 
 _CHUNK = 1 << 16
@@ -27,21 +29,6 @@ class DownloadError(OSError):
         >>> issubclass(DownloadError, OSError)
         True
     """
-
-
-def fnnet_home() -> str:
-    """The fnnet data folder: ``$FNNET_HOME`` if set, else ``~/.fnnet``.
-
-    Returns:
-        An absolute path; the folder need not exist.
-
-    Example:
-        >>> import os
-        >>> os.path.isabs(fnnet_home())
-        True
-    """
-    home = os.environ.get("FNNET_HOME") or os.path.join(os.path.expanduser("~"), ".fnnet")
-    return os.path.abspath(os.path.expanduser(home))
 
 
 def cache_dir() -> str:

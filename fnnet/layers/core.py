@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from fnnet import activations as activations_lib
 from fnnet import initializers as initializers_lib
-from fnnet.core import Layer
+from fnnet.core import Layer, keeps_mask
 
 __all__ = ["Dense", "Activation", "Flatten", "Reshape", "Dropout", "Identity"]
 
@@ -67,6 +67,7 @@ def Dense(
     bias_initializer: str | Callable = "zeros",
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """A densely connected layer: ``activation(x @ kernel + bias)``.
 
@@ -87,6 +88,9 @@ def Dense(
         bias_initializer: likewise, for the bias.
         input_shape: the per-example input shape (no batch dim), read by ``Sequential``.
         name: an optional name.
+        trainable: False freezes the params (Keras's ``trainable``; also settable later).
+
+    A data mask (:class:`fnnet.Masked`) passes through unchanged, as in Keras.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -135,11 +139,11 @@ def Dense(
                 y = y + params["bias"].reshape((1,) * (y.ndim - 1) + (units,))
             return activation_fn(y), state
 
-        return init, apply
+        return init, keeps_mask(apply)
 
     logits = None
     if act_name in _PROBABILITY_ACTIVATIONS:
-        logits = Layer(*make(activations_lib.get("linear")), kind="Dense")
+        logits = Layer(*make(activations_lib.get("linear")), kind="Dense", supports_masking=True)
     config = {
         "units": units,
         "activation": act_name if act_name is not None else act,
@@ -157,11 +161,17 @@ def Dense(
         input_shape=declared,
         logits=logits,
         output_activation=act_name if logits is not None else None,
+        supports_masking=True,
+        trainable=trainable,
     )
 
 
-def _stateless(kind, fn, config, *, name=None, input_shape=None, out_shape=None, **meta):
-    """A layer with no params or state that maps ``x`` to ``fn(x)``."""
+def _stateless(kind, fn, config, *, name=None, input_shape=None, out_shape=None, logits=None,
+               output_activation=None, supports_masking=True, trainable=True):
+    """A layer with no params or state that maps ``x`` to ``fn(x)``.
+
+    ``supports_masking``: the layer keeps the leading axes, so a data mask passes through.
+    """
 
     def init(rng, shape):
         _check_declared(kind, input_shape, shape)
@@ -170,10 +180,13 @@ def _stateless(kind, fn, config, *, name=None, input_shape=None, out_shape=None,
     def apply(params, state, x, *, rng=None, training=False):
         return fn(x), state
 
-    return Layer(init, apply, name=name, kind=kind, config=config, input_shape=input_shape, **meta)
+    return Layer(init, keeps_mask(apply) if supports_masking else apply, name=name, kind=kind,
+                 config=config, input_shape=input_shape, logits=logits,
+                 output_activation=output_activation, supports_masking=supports_masking,
+                 trainable=trainable)
 
 
-def Identity(name: str | None = None) -> Layer:
+def Identity(name: str | None = None, trainable: bool = True) -> Layer:
     """The identity layer: returns its input unchanged (no params, no state).
 
     Example:
@@ -182,13 +195,14 @@ def Identity(name: str | None = None) -> Layer:
         >>> layers.Identity().apply((), (), jnp.ones(2))[0].tolist()
         [1.0, 1.0]
     """
-    return _stateless("Identity", lambda x: x, {}, name=name)
+    return _stateless("Identity", lambda x: x, {}, name=name, trainable=trainable)
 
 
 def Activation(
     activation: str | Callable,
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """Applies an activation function element-wise (``softmax`` over the last axis).
 
@@ -221,13 +235,16 @@ def Activation(
         input_shape=declared,
         logits=logits,
         output_activation=act_name if logits is not None else None,
+        trainable=trainable,
     )
 
 
-def Flatten(input_shape: Sequence[int] | None = None, name: str | None = None) -> Layer:
+def Flatten(input_shape: Sequence[int] | None = None, name: str | None = None,
+            trainable: bool = True) -> Layer:
     """Flattens every dim but the batch dim: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``.
 
-    A rank-1 input ``(batch,)`` becomes ``(batch, 1)``, as in Keras. No params, no state.
+    A rank-1 input ``(batch,)`` becomes ``(batch, 1)``, as in Keras. No params, no state. A
+    data mask ends here (Keras's Flatten does not support masking).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -252,6 +269,8 @@ def Flatten(input_shape: Sequence[int] | None = None, name: str | None = None) -
         name=name,
         input_shape=declared,
         out_shape=out_shape,
+        supports_masking=False,
+        trainable=trainable,
     )
 
 
@@ -259,8 +278,11 @@ def Reshape(
     target_shape: Sequence[int],
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """Reshapes each example to ``target_shape`` (batch dim kept; one ``-1`` is inferred).
+
+    No params, no state; a data mask ends here, as in Keras.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -303,6 +325,8 @@ def Reshape(
         name=name,
         input_shape=declared,
         out_shape=out_shape,
+        supports_masking=False,
+        trainable=trainable,
     )
 
 
@@ -311,6 +335,7 @@ def Dropout(
     noise_shape: Sequence[int | None] | None = None,
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """Randomly zeroes inputs during training and scales the rest by ``1 / (1 - rate)``.
 
@@ -377,4 +402,5 @@ def Dropout(
         config["noise_shape"] = tuple(noise_shape)
     if declared is not None:
         config["input_shape"] = declared
-    return Layer(init, apply, name=name, kind="Dropout", config=config, input_shape=declared)
+    return Layer(init, keeps_mask(apply), name=name, kind="Dropout", config=config,
+                 input_shape=declared, supports_masking=True, trainable=trainable)

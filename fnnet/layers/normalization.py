@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from fnnet import initializers as initializers_lib
-from fnnet.core import Layer
+from fnnet.core import Layer, Masked, keeps_mask
 from fnnet.layers.core import _check_declared, _check_input_shape
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -57,6 +57,36 @@ def _broadcastable(v: jax.Array, ndim: int, axis: int) -> jax.Array:
     return v.reshape(shape)
 
 
+def _moments(xf, ax, reduce, batch_mask, data_mask):
+    """The batch mean and (biased) variance per feature, over the real entries only.
+
+    Without masks: ``mean`` and ``mean((x - mean)**2)``. The batch mask (bool ``(batch,)``)
+    leaves padding rows out exactly, giving the statistics of the smaller batch. A data mask
+    over the axes before ``ax`` follows Keras's weighted form, whose divisor is
+    ``sum(weights) + 1e-7``.
+    """
+    if batch_mask is None and data_mask is None:
+        mean = jnp.mean(xf, axis=reduce)
+        var = jnp.mean(jnp.square(xf - _broadcastable(mean, xf.ndim, ax)), axis=reduce)
+        return mean, var
+    shape = [1] * xf.ndim
+    w = jnp.ones(shape, xf.dtype)
+    if batch_mask is not None:
+        w = w * jnp.asarray(batch_mask, xf.dtype).reshape([xf.shape[0]] + shape[1:])
+    eps = 0.0
+    if data_mask is not None and data_mask.ndim <= ax:
+        m = jnp.asarray(data_mask, xf.dtype)
+        w = w * m.reshape(m.shape + (1,) * (xf.ndim - m.ndim))
+        eps = 1e-7  # Keras's backend.epsilon() in its masked moments
+    w = jnp.broadcast_to(w, tuple(1 if i == ax else d for i, d in enumerate(xf.shape)))
+    total = jnp.sum(w, axis=reduce)
+    denom = total + jnp.asarray(eps, xf.dtype) if eps else jnp.maximum(total, 1)
+    mean = jnp.sum(w * xf, axis=reduce) / denom
+    centered = xf - _broadcastable(mean, xf.ndim, ax)
+    var = jnp.sum(w * jnp.square(centered), axis=reduce) / denom
+    return mean, var
+
+
 def BatchNormalization(
     axis: int = -1,
     momentum: float = 0.99,
@@ -69,6 +99,7 @@ def BatchNormalization(
     moving_variance_initializer: str | Callable = "ones",
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """Normalizes each feature by batch statistics when training, running statistics otherwise.
 
@@ -83,6 +114,13 @@ def BatchNormalization(
     Params: ``{"gamma": (features,), "beta": (features,)}`` (each only when ``scale``/``center``).
     State: ``{"moving_mean": (features,), "moving_variance": (features,)}``. Gradients flow to
     params only; the train step carries state through ``has_aux``.
+
+    Masks: the batch statistics cover only the real rows (``batch_mask``, which ``fit`` gives
+    for the padding rows of a last partial batch, so the statistics are those of the partial
+    batch itself, as in Keras) and only the real entries of a data mask (:class:`fnnet.Masked`
+    over the axes before ``axis``, as Keras's ``mask`` argument), which passes on unchanged.
+    Frozen (``trainable=False``) it runs in inference mode inside a compiled model, as in
+    Keras.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -123,7 +161,13 @@ def BatchNormalization(
         }
         return tuple(shape), params, state
 
-    def apply(params, state, x, *, rng=None, training=False):
+    def apply(params, state, x, *, rng=None, training=False, batch_mask=None):
+        if isinstance(x, Masked):
+            y, state = normalize(params, state, x.value, training, batch_mask, x.mask)
+            return Masked(y, x.mask), state
+        return normalize(params, state, x, training, batch_mask, None)
+
+    def normalize(params, state, x, training, batch_mask, data_mask):
         ax = _feature_axis("BatchNormalization", axis, x.shape)
         if x.shape[ax] != state["moving_mean"].shape[0]:
             raise ValueError(
@@ -133,8 +177,7 @@ def BatchNormalization(
         xf = jnp.asarray(x, _compute_dtype(x))
         reduce = tuple(i for i in range(x.ndim) if i != ax)
         if training:
-            mean = jnp.mean(xf, axis=reduce)
-            var = jnp.mean(jnp.square(xf - _broadcastable(mean, x.ndim, ax)), axis=reduce)
+            mean, var = _moments(xf, ax, reduce, batch_mask, data_mask)
             # Explicit casts: the state keeps its dtype whatever the input's (e.g. float64 under
             # x64), so a jitted or scanned train step sees a fixed state type.
             m = jnp.asarray(momentum, state["moving_mean"].dtype)
@@ -162,7 +205,8 @@ def BatchNormalization(
     if declared is not None:
         config["input_shape"] = declared
     return Layer(init, apply, name=name, kind="BatchNormalization", config=config,
-                 input_shape=declared)
+                 input_shape=declared, supports_masking=True, uses_batch_mask=True,
+                 inference_when_frozen=True, trainable=trainable)
 
 
 def LayerNormalization(
@@ -174,6 +218,7 @@ def LayerNormalization(
     gamma_initializer: str | Callable = "ones",
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    trainable: bool = True,
 ) -> Layer:
     """Normalizes each example over ``axis``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
@@ -223,5 +268,5 @@ def LayerNormalization(
               "gamma_initializer": initializers_lib.serialize(gamma_init) or gamma_init}
     if declared is not None:
         config["input_shape"] = declared
-    return Layer(init, apply, name=name, kind="LayerNormalization", config=config,
-                 input_shape=declared)
+    return Layer(init, keeps_mask(apply), name=name, kind="LayerNormalization", config=config,
+                 input_shape=declared, supports_masking=True, trainable=trainable)

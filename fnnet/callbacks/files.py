@@ -1,19 +1,98 @@
-"""``ModelCheckpoint`` and ``BackupAndRestore``: the callbacks that write files.
+"""Callbacks that write files: ``CSVLogger``, ``ModelCheckpoint`` and ``BackupAndRestore``.
 
-They live apart from :mod:`fnnet.callbacks` because they depend on :mod:`fnnet.saving`;
-``fnnet.callbacks`` re-exports them.
+Every file is written atomically; see :mod:`fnnet.checkpoint`.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import warnings
+from typing import Any
+
+import numpy as np
 
 from fnnet import checkpoint, saving
-from fnnet.callbacks import Callback
+from fnnet.callbacks.base import Callback
+from fnnet.callbacks.monitors import resolve_mode
 
-__all__ = ["ModelCheckpoint", "BackupAndRestore"]
+__all__ = ["CSVLogger", "ModelCheckpoint", "BackupAndRestore"]
+
+
+class CSVLogger(Callback):
+    """Streams the epoch logs to a CSV file (Keras semantics).
+
+    The header is ``epoch`` followed by the first epoch's log keys, sorted (as Keras sorts them);
+    later epochs write ``NA`` for a missing key. The file is flushed after every epoch and closed
+    at the end of training.
+
+    Args:
+        filename: path of the CSV file.
+        separator: the field separator.
+        append: append to an existing file (useful to resume training) instead of overwriting
+            it; the header is written only if the file is empty or new.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+        >>> logger = CSVLogger(path)
+        >>> logger.on_train_begin()
+        >>> logger.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75})
+        >>> logger.on_train_end()
+        >>> with open(path) as f:
+        ...     print(f.read().strip())
+        epoch,accuracy,loss
+        0,0.75,0.5
+    """
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self.keys: list[str] | None = None
+        self.writer: Any = None
+        self.csv_file: Any = None
+        self._write_header = True
+
+    def on_train_begin(self, logs=None):
+        self._write_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename) as f:
+                self._write_header = not f.readline()
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        # newline="" because the csv module writes its own line endings.
+        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self.keys = None
+        self.writer = None
+
+    @staticmethod
+    def _cell(value: Any) -> Any:
+        if isinstance(value, str) or np.ndim(value) == 0:
+            return value
+        return f"[{', '.join(map(str, np.ravel(value)))}]"
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            # As Keras: keep a column for validation metrics absent from the first epoch.
+            for name in getattr(self.model, "metrics_names", None) or ():
+                if name.startswith("val_") and name not in self.keys:
+                    self.keys.append(name)
+        if self.writer is None:
+            self.writer = csv.writer(self.csv_file, delimiter=self.sep)
+            if self._write_header:
+                self.writer.writerow(["epoch", *self.keys])
+        self.writer.writerow([epoch, *(self._cell(logs.get(k, "NA")) for k in self.keys)])
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
 
 
 class ModelCheckpoint(Callback):
@@ -53,19 +132,13 @@ class ModelCheckpoint(Callback):
                  mode: str = "auto", save_freq: str | int = "epoch",
                  initial_value_threshold: float | None = None):
         super().__init__()
-        self.filepath = saving._check_path("ModelCheckpoint", filepath, "filepath",
-                                           "'model.{epoch:02d}.safetensors'")
+        self.filepath = saving.check_path("ModelCheckpoint", filepath, "filepath",
+                                          "'model.{epoch:02d}.safetensors'")
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint(mode): expected 'auto', 'min' or 'max'; got "
-                             f"{mode!r}.")
-        if mode == "auto":
-            mode = "max" if any(k in monitor for k in ("acc", "auc", "precision", "recall")) \
-                else "min"
-        self.mode = mode
+        self.mode = resolve_mode("ModelCheckpoint", mode, monitor)
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
             raise ValueError(f"ModelCheckpoint(save_freq): expected 'epoch' or a positive int; "
@@ -160,7 +233,8 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         if os.path.exists(self.path):
             meta = saving.load_train_state(self.model, self.path)
-            self.model._resume_epoch = int(meta["epoch"]) + 1
+            if logs is not None:  # fit resumes from logs["initial_epoch"]
+                logs["initial_epoch"] = int(meta["epoch"]) + 1
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -31,29 +31,28 @@ from typing import Any
 
 import numpy as np
 
-from fnnet import core
+from fnnet import combinators
+from fnnet import layers as layers_lib
 from fnnet.core import Layer
 
 __all__ = ["serialize_layer", "deserialize_layer", "builtin_names"]
 
 # Combinators that take their child layers positionally: serial(*layers), residual(layer).
 _COMBINATORS: dict[str, Callable[..., Layer]] = {
-    "serial": core.serial,
-    "parallel": core.parallel,
-    "fan_out": core.fan_out,
-    "fan_in_sum": core.fan_in_sum,
-    "fan_in_concat": core.fan_in_concat,
-    "residual": core.residual,
+    "serial": combinators.serial,
+    "parallel": combinators.parallel,
+    "fan_out": combinators.fan_out,
+    "fan_in_sum": combinators.fan_in_sum,
+    "fan_in_concat": combinators.fan_in_concat,
+    "residual": combinators.residual,
 }
 _LAYER_KEYS = frozenset({"class_name", "name", "config"})
+_OPTIONAL_KEYS = frozenset({"trainable"})
 _TUPLE_KEYS = frozenset({"input_shape", "target_shape", "noise_shape"})
 
 
 def _builtins() -> dict[str, Callable[..., Layer]]:
-    # Imported here, not at module level, so fnnet.layers may import this module one day.
-    from fnnet import layers
-
-    table = {name: getattr(layers, name) for name in layers.__all__}
+    table = {name: getattr(layers_lib, name) for name in layers_lib.__all__}
     table.update(_COMBINATORS)
     return table
 
@@ -131,7 +130,10 @@ def _serialize(layer: Any, where: str) -> dict:
         key: _encode(value, f"{where}.config[{key!r}]", _label(layer))
         for key, value in layer.config.items()
     }
-    return {"class_name": layer.kind, "name": layer.name, "config": config}
+    out = {"class_name": layer.kind, "name": layer.name, "config": config}
+    if not layer.trainable:
+        out["trainable"] = False
+    return out
 
 
 def serialize_layer(layer: Layer) -> dict:
@@ -163,8 +165,12 @@ def serialize_layer(layer: Layer) -> dict:
     return _serialize(layer, "layer")
 
 
+def _is_layer_spec(value: Any) -> bool:
+    return isinstance(value, dict) and _LAYER_KEYS <= set(value) <= _LAYER_KEYS | _OPTIONAL_KEYS
+
+
 def _decode(value: Any, key: str | None, where: str, custom: Mapping) -> Any:
-    if isinstance(value, dict) and set(value) == _LAYER_KEYS:
+    if _is_layer_spec(value):
         return _deserialize(value, where, custom)
     if isinstance(value, dict):
         return {k: _decode(v, None, f"{where}[{k!r}]", custom) for k, v in value.items()}
@@ -177,7 +183,7 @@ def _decode(value: Any, key: str | None, where: str, custom: Mapping) -> Any:
 def _deserialize(d: Any, where: str, custom: Mapping) -> Layer:
     if not isinstance(d, dict) or not {"class_name", "config"} <= set(d) or not set(
         d
-    ) <= _LAYER_KEYS:
+    ) <= _LAYER_KEYS | _OPTIONAL_KEYS:
         raise ValueError(
             f"deserialize_layer: {where} must be a dict with the keys 'class_name', 'name' and "
             f"'config', as written by serialize_layer; got {d!r:.200}."
@@ -227,7 +233,13 @@ def _deserialize(d: Any, where: str, custom: Mapping) -> Layer:
             f"{type(layer).__name__}, not a fnnet.Layer. custom_objects must map names to "
             f"functions that return a Layer."
         )
-    return layer if name is None else layer.named(name)
+    trainable = d.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise ValueError(f"deserialize_layer: {where} has trainable={trainable!r}; expected a bool.")
+    if name is not None:
+        layer = layer.named(name)
+    layer.trainable = trainable
+    return layer
 
 
 def deserialize_layer(d: dict, custom_objects: Mapping[str, Callable] | None = None) -> Layer:

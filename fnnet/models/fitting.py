@@ -1,0 +1,457 @@
+"""The host side of ``fit``, ``evaluate`` and ``predict``: loops over compiled programs.
+
+Each function takes the model (through its public interface: ``train_state`` read and
+assigned, ``stop_training``, callbacks' hooks) and a :class:`Session` the model builds for the
+call (its compiled programs and its data checks). The loops hold no train state of their own:
+they read ``model.train_state`` before every compiled call and assign it after, so anything a
+callback changes between batches or epochs (weights, the learning rate) takes effect at the
+next step.
+
+Failures leave the model consistent: ``fit`` keeps the train state of the last epoch boundary
+and puts it back if anything raises mid-epoch (bad streamed data, an exception in a callback,
+out of memory, Ctrl-C), so the model is as it was at the start of the failed epoch (for a
+failure in the first epoch: as before the call). Nothing is donated, so a failed compiled call
+cannot invalidate the arrays the model holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from fnnet import data as data_lib
+from fnnet import utils
+from fnnet._validation import check_batch_size
+from fnnet.callbacks import CallbackList, History, resolve_verbose
+from fnnet.models.programs import Programs
+
+__all__ = ["Session", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch"]
+
+
+@dataclasses.dataclass
+class Session:
+    """What one call needs from the model, handed over explicitly.
+
+    Attributes:
+        programs: the model's compiled programs.
+        prepare: ``prepare(where, x, y, sample_weight=None, class_weight=None)`` checks data on
+            the host (building the model on first use) and returns ``(x, y, sample_weight)``.
+        prepare_inputs: ``prepare_inputs(where, x)``, the same for inputs alone.
+        steps_per_execution: compile's setting (None: decide per call).
+        output_shape: ``() -> the model's output shape``.
+    """
+
+    programs: Programs
+    prepare: Callable
+    prepare_inputs: Callable
+    steps_per_execution: int | None
+    output_shape: Callable
+
+
+class LazyLogs(Mapping):
+    """A read-only dict of running metrics, fetched from the device on first access."""
+
+    def __init__(self, compute: Callable[[], dict]):
+        self._compute = compute
+        self._values: dict | None = None
+
+    def _get(self) -> dict:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
+
+
+def _fetch(names: tuple, results: dict) -> dict:
+    values = jax.device_get(results)  # one host sync
+    return {k: float(values[k]) for k in names}
+
+
+def _results(session: Session, logs) -> dict:
+    return _fetch(logs.names, session.programs.results()(logs))
+
+
+def _lazy(session: Session, logs) -> LazyLogs:
+    return LazyLogs(lambda: _results(session, logs))
+
+
+def _to_device(*arrays):
+    # device_put, not jnp.asarray: it skips a host-side copy (twice as fast for big arrays).
+    return tuple(None if a is None else jax.device_put(a) for a in arrays)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return type(value).__name__
+
+
+def chunk_size(session: Session, steps: int | None, verbose: int) -> int:
+    """Batches per compiled call: the whole epoch, ~5% of it with a bar, 8 for a stream."""
+    if session.steps_per_execution is not None:
+        return session.steps_per_execution
+    if steps is None:
+        return 8
+    if verbose == 1:
+        return max(1, -(-steps // 20))
+    return max(steps, 1)
+
+
+def _check_int(where: str, argument: str, value: Any, low: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        kind = "a non-negative int" if low == 0 else "a positive int"
+        raise ValueError(f"{where}({argument}): expected {kind}{' or None' if allow_none else ''}"
+                         f"; got {value!r}.")
+
+
+# ------------------------------------------------------------------------------ batch streams
+def _prepare_batch(session: Session, where: str, batch: Any) -> tuple:
+    if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+        raise ValueError(
+            f"{where}: each batch must be a tuple (x, y) or (x, y, sample_weight); got "
+            f"{_describe(batch)}.")
+    return session.prepare(where, *batch)
+
+
+def stream_source(session: Session, where: str, x, y, sample_weight, batch_size, shuffle):
+    """An iterable of host batches, its first batch (prepared), and whether it is one-shot."""
+    if isinstance(x, np.memmap):
+        if y is None:
+            raise ValueError(f"{where}: x is a memmap but y is None; pass y too.")
+        # The whole memmap is checked up front (one sequential pass over the file), so a bad
+        # value or a wrong length fails before the first step, as for in-memory arrays.
+        _, y, sw = session.prepare(where, x, y, sample_weight, None, check_values=False)
+        source = data_lib.ArrayBatches(x, y, sw, batch_size, shuffle, utils.next_seed())
+        source.steps = -(-len(x) // batch_size)
+    else:
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                f"{where}: x yields batches, so y and sample_weight must be None (put them "
+                f"in each batch: (x, y) or (x, y, sample_weight)); got y={type(y).__name__}.")
+        source = x
+    it = iter(source)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise ValueError(f"{where}: the iterable x yielded no batches; pass data.") from None
+    first = _prepare_batch(session, where, first)
+    # A one-shot iterator keeps being drawn from (its first batch is trained on first); a
+    # re-iterable (a list, a memmap's batches) restarts every epoch.
+    one_shot = iter(source) is it
+    return (it if one_shot else source), first, one_shot
+
+
+def _stream_chunks(session, where, batches: Iterator, first, batch_size, chunk, limit):
+    prepare = lambda b: b if b is first else _prepare_batch(session, where, b)  # noqa: E731
+    if first is not None:
+        batches = itertools.chain([first], batches)
+    return data_lib.prefetch_to_device(
+        data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit))
+
+
+def _train_stream(model, session, source, first, logs, batch_size, chunk, limit, cbs):
+    """One epoch over streamed batches; returns the metric states and the batches seen."""
+    train = session.programs.train_chunk(batch_size)
+    seen = 0
+    for n_real, data in _stream_chunks(session, "fit", iter(source), first, batch_size, chunk,
+                                       limit):
+        cbs.on_train_batch_begin(seen)
+        count = -(-n_real // batch_size)
+        ts, logs = train(model.train_state, logs, data, np.int32(n_real), np.int32(0),
+                         np.int32(count), None)
+        model.train_state = ts
+        seen += count
+        cbs.on_train_batch_end(seen - 1, _lazy(session, logs))
+        if model.stop_training:
+            break
+    return logs, seen
+
+
+def _evaluate_stream(model, session, data, cbs, chunk: int, limit: int | None = None) -> dict:
+    batches = iter(data)
+    try:
+        first = _prepare_batch(session, "evaluate", next(batches))
+    except StopIteration:
+        raise ValueError(
+            "evaluate: the iterable of batches yielded no batches. A generator is used up "
+            "after one pass: pass arrays, a re-iterable (a list, or an object whose __iter__ "
+            "restarts), or validation_steps."
+        ) from None
+    batch_size = len(first[0])
+    program = session.programs.eval_chunk(batch_size)
+    logs = session.programs.steps.init_logs(first[0], first[1])
+    ts = model.train_state
+    seen = 0
+    for n_real, chunk_data in _stream_chunks(session, "evaluate", batches, first, batch_size,
+                                             chunk, limit):
+        count = -(-n_real // batch_size)
+        logs = program(ts.params, ts.state, logs, chunk_data, np.int32(n_real), np.int32(0),
+                       np.int32(count))
+        seen += count
+        if cbs is not None:
+            cbs.on_test_batch_end(seen - 1, _lazy(session, logs))
+    return _results(session, logs)
+
+
+# ------------------------------------------------------------------------------ in memory
+def _evaluate_arrays(model, session, data, batch_size, cbs=None, verbose=0) -> dict:
+    x_d, y_d, sw_d = data
+    n = len(x_d)
+    batch_size = min(batch_size, n)
+    program = session.programs.eval_chunk(batch_size)
+    logs = session.programs.steps.init_logs(x_d, y_d)
+    steps = -(-n // batch_size)
+    chunk = steps if cbs is None else chunk_size(session, steps, verbose)
+    ts = model.train_state
+    for start in range(0, steps, chunk):
+        count = min(chunk, steps - start)
+        if cbs is not None:
+            cbs.on_test_batch_begin(start)
+        logs = program(ts.params, ts.state, logs, (x_d, y_d, sw_d), np.int32(n),
+                       np.int32(start), np.int32(count))
+        if cbs is not None:
+            cbs.on_test_batch_end(start + count - 1, _lazy(session, logs))
+    return _results(session, logs)
+
+
+def evaluate_any(model, session, data, batch_size, cbs=None, verbose=0, steps=None) -> dict:
+    """``evaluate`` on device arrays ``(x, y, sw)`` or on an iterable of batches."""
+    if not data_lib.is_batch_stream(data):
+        return _evaluate_arrays(model, session, data, batch_size, cbs, verbose)
+    return _evaluate_stream(model, session, data, cbs, chunk_size(session, None, verbose), steps)
+
+
+def _split_validation(x, y, sw, validation_split):
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(
+            f"fit(validation_split): expected a fraction in [0, 1); got "
+            f"{validation_split!r}. For example validation_split=0.2."
+        )
+    split = int(len(x) * (1 - validation_split))
+    if split == 0 or split == len(x):
+        raise ValueError(
+            f"fit(validation_split={validation_split}): with {len(x)} examples this leaves "
+            f"{split} to train on and {len(x) - split} to validate on; both need at least "
+            f"one. Use a split between {1 / len(x):.3g} and {1 - 1 / len(x):.3g}, or more data."
+        )
+    val = (x[split:], y[split:], None if sw is None else sw[split:])
+    return (x[:split], y[:split], None if sw is None else sw[:split]), _to_device(*val)
+
+
+def _validation(session, validation_data, validation_steps):
+    if validation_data is None:
+        return None
+    if data_lib.is_batch_stream(validation_data):
+        if iter(validation_data) is validation_data and validation_steps is None:
+            raise ValueError(
+                "fit(validation_data): a generator (or other one-shot iterator) is used up "
+                "after one pass, so the second epoch would have nothing to validate on. Pass "
+                "arrays (x_val, y_val), a re-iterable (a list of batches, or an object whose "
+                "__iter__ restarts), or validation_steps to draw that many batches per epoch.")
+        return validation_data
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            f"fit(validation_data): expected (x_val, y_val) or (x_val, y_val, "
+            f"sample_weight_val); got {_describe(validation_data)}."
+        )
+    return _to_device(*session.prepare("fit(validation_data)", *validation_data))
+
+
+def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks,
+        validation_split, validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+        steps_per_epoch, validation_steps, validation_freq) -> History:
+    """``model.fit``; see :meth:`fnnet.models.Sequential.fit` for the arguments."""
+    where = "fit"
+    batch_size = check_batch_size(where, batch_size)
+    _check_int(where, "epochs", epochs, 0)
+    _check_int(where, "initial_epoch", initial_epoch, 0)
+    _check_int(where, "validation_freq", validation_freq, 1)
+    _check_int(where, "steps_per_epoch", steps_per_epoch, 1, allow_none=True)
+    _check_int(where, "validation_steps", validation_steps, 1, allow_none=True)
+    verbose = resolve_verbose(verbose)
+    streaming = data_lib.is_batch_stream(x) or isinstance(x, np.memmap)
+    if streaming:
+        if validation_split:
+            raise ValueError(
+                "fit(validation_split) needs arrays to split; with batches from an iterable "
+                "pass validation_data=(x_val, y_val) instead.")
+        source, first, one_shot = stream_source(session, where, x, y, sample_weight,
+                                                batch_size, shuffle)
+        batch_size = len(first[0]) if not isinstance(x, np.memmap) else min(batch_size, len(x))
+        steps = steps_per_epoch if steps_per_epoch is not None else getattr(source, "steps", None)
+        y_like, x_like = first[1], first[0]
+        data = n = None
+    split_val = None
+    if not streaming:
+        x, y, sw = session.prepare(where, x, y, sample_weight, class_weight)
+        if validation_split and validation_data is None:
+            (x, y, sw), split_val = _split_validation(x, y, sw, validation_split)
+        n = len(x)
+        batch_size = min(batch_size, n)  # as Keras: never a batch larger than the data
+        steps = -(-n // batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, steps_per_epoch)
+        x_like, y_like = x, y
+    val = split_val if split_val is not None else _validation(session, validation_data,
+                                                              validation_steps)
+    if not streaming:
+        # Data that fits stays on the device for the whole fit: no per-epoch transfers.
+        data = _to_device(x, y, sw)
+    chunk = chunk_size(session, steps, verbose)
+    programs = session.programs
+    logs0 = programs.steps.init_logs(x_like, y_like)
+    # Zeroed metric states kept on the host; each chunked epoch copies them in (one transfer,
+    # no computation dispatched).
+    fresh_logs = jax.device_get(logs0)
+
+    cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+                       verbose=verbose, epochs=epochs, steps=steps)
+    model.stop_training = False
+    begin_logs = {"initial_epoch": initial_epoch}
+    committed = model.train_state
+    try:
+        cbs.on_train_begin(begin_logs)
+        initial_epoch = begin_logs["initial_epoch"]
+        committed = model.train_state
+        epoch_logs: dict = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            if streaming:
+                pending = first if one_shot and epoch == initial_epoch else None
+                logs, seen = _train_stream(model, session, source, pending,
+                                           jax.device_put(fresh_logs), batch_size, chunk,
+                                           steps_per_epoch, cbs)
+                if seen == 0:
+                    warnings.warn(
+                        f"fit: the input ran out of data at epoch {epoch + 1}; training stops. "
+                        f"Pass a re-iterable (a list, or an object whose __iter__ restarts) or "
+                        f"set steps_per_epoch so that it yields enough batches.", stacklevel=3)
+                    break
+                epoch_logs = _results(session, logs)
+            elif chunk >= steps:  # the whole epoch in one call (the default without a bar)
+                run = programs.train_epoch(batch_size, shuffle)
+                cbs.on_train_batch_begin(0)
+                ts, logs, results = run(model.train_state, logs0, data, np.int32(n))
+                model.train_state = ts
+                cbs.on_train_batch_end(steps - 1, LazyLogs(
+                    functools.partial(_fetch, logs.names, results)))
+                epoch_logs = _fetch(logs.names, results)
+            else:
+                logs = _train_chunks(model, session, data, n, steps, chunk, batch_size, shuffle,
+                                     jax.device_put(fresh_logs), cbs)
+                epoch_logs = _results(session, logs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = evaluate_any(model, session, val, batch_size, steps=validation_steps)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            committed = model.train_state
+            if model.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+    except BaseException:
+        # Back to the last epoch boundary (or the call's start): nothing half-trained stays.
+        model.train_state = committed
+        raise
+    return cbs.history
+
+
+def _train_chunks(model, session, data, n, steps, chunk, batch_size, shuffle, logs, cbs):
+    """One epoch in chunks of ``chunk`` batches, with batch-level callbacks in between."""
+    programs = session.programs
+    train = programs.train_chunk(batch_size)
+    perm = None
+    if shuffle:
+        ts, perm = programs.shuffle()(model.train_state, data[0])
+        model.train_state = ts
+    for start in range(0, steps, chunk):
+        count = min(chunk, steps - start)
+        cbs.on_train_batch_begin(start)
+        ts, logs = train(model.train_state, logs, data, np.int32(n), np.int32(start),
+                         np.int32(count), perm)
+        model.train_state = ts
+        cbs.on_train_batch_end(start + count - 1, _lazy(session, logs))
+        if model.stop_training:
+            break
+    return logs
+
+
+def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weight, callbacks,
+             steps) -> dict:
+    """``model.evaluate``: the loss and metrics as Python floats, in logs order."""
+    where = "evaluate"
+    batch_size = check_batch_size(where, batch_size)
+    _check_int(where, "steps", steps, 1, allow_none=True)
+    verbose = resolve_verbose(verbose)
+    if data_lib.is_batch_stream(x):
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                f"{where}: x yields batches, so y and sample_weight must be None (put them "
+                f"in each batch: (x, y) or (x, y, sample_weight)).")
+        data, n_steps = x, steps
+    else:
+        x, y, sw = session.prepare(where, x, y, sample_weight)
+        data = _to_device(x, y, sw)
+        n_steps = -(-len(x) // min(int(batch_size), len(x)))
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=n_steps)
+    cbs.on_test_begin()
+    logs = evaluate_any(model, session, data, int(batch_size), cbs, verbose, steps)
+    cbs.on_test_end(logs)
+    return logs
+
+
+def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np.ndarray:
+    """``model.predict``: the outputs as numpy, in input order (``training=False``)."""
+    where = "predict"
+    batch_size = check_batch_size(where, batch_size)
+    verbose = resolve_verbose(verbose)
+    x = session.prepare_inputs(where, x)
+    batch_size = min(int(batch_size), len(x))
+    program = session.programs.predict(batch_size)
+    steps = -(-len(x) // batch_size)
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=steps)
+    cbs.on_predict_begin()
+    ts = model.train_state
+    out = np.asarray(program(ts.params, ts.state, jax.device_put(x)))
+    cbs.on_predict_batch_end(steps - 1, {"outputs": out})
+    cbs.on_predict_end()
+    return out
+
+
+def train_on_batch(model, session: Session, x, y, sample_weight, class_weight) -> dict:
+    """One optimizer step on one batch; its loss and metrics."""
+    x, y, sw = session.prepare("train_on_batch", x, y, sample_weight, class_weight)
+    program = session.programs.train_chunk(len(x))
+    logs = session.programs.steps.init_logs(x, y)
+    ts, logs = program(model.train_state, logs, _to_device(x, y, sw), np.int32(len(x)),
+                       np.int32(0), np.int32(1), None)
+    model.train_state = ts
+    return _results(session, logs)
+
+
+def test_on_batch(model, session: Session, x, y, sample_weight) -> dict:
+    """The loss and metrics on one batch, without updating the model."""
+    x, y, sw = session.prepare("test_on_batch", x, y, sample_weight)
+    return _evaluate_arrays(model, session, _to_device(x, y, sw), len(x))
