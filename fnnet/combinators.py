@@ -79,7 +79,7 @@ def serial(*layers: Any, name: str | None = None) -> Layer:
 
     def init(rng, input_shape):
         params, states = [], []
-        for i, (layer, key) in enumerate(zip(layers, jax.random.split(rng, max(n, 1)))):
+        for i, (layer, key) in enumerate(zip(layers, split_rng(rng, n), strict=True)):
             input_shape, p, s = init_layer(layer, key, input_shape, f"{where}, layer #{i}")
             params.append(p)
             states.append(s)
@@ -144,7 +144,7 @@ def parallel(*layers: Any, name: str | None = None) -> Layer:
         outs = [
             init_layer(layer, key, shape, f"parallel, layer #{i}")
             for i, (layer, key, shape) in enumerate(
-                zip(layers, jax.random.split(rng, max(n, 1)), input_shape, strict=True))
+                zip(layers, split_rng(rng, n), input_shape, strict=True))
         ]
         return tuple(o[0] for o in outs), tuple(o[1] for o in outs), tuple(o[2] for o in outs)
 

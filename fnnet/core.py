@@ -457,7 +457,7 @@ def split_rng(rng: jax.Array | None, n: int) -> list:
     """Splits ``rng`` into ``n`` keys, or returns ``n`` Nones when ``rng`` is None."""
     if rng is None:
         return [None] * n
-    return list(jax.random.split(rng, n))
+    return list(jax.random.split(rng, n)) if n else []
 
 
 def num_elements(shape: Sequence[int | None]) -> int | None:

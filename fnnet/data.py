@@ -94,7 +94,7 @@ def _pad_chunk(batches: list[tuple], rows: int) -> tuple[int, tuple]:
     n_real = sum(len(b[0]) for b in batches)
     if len(batches) == 1 and n_real == rows:  # the common case: one full batch, no copy
         return n_real, batches[0]
-    parts = list(zip(*batches))
+    parts = list(zip(*batches, strict=True))
     out = []
     for arrays in parts:
         if arrays[0] is None:

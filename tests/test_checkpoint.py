@@ -50,7 +50,7 @@ def _training_tree():
 
 def _assert_trees_equal(a, b):
     assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
-    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
         if jnp.issubdtype(getattr(x, "dtype", None), jax.dtypes.prng_key):
             assert y.dtype == x.dtype
             np.testing.assert_array_equal(jax.random.key_data(x), jax.random.key_data(y))
@@ -572,7 +572,7 @@ def test_random_trees_round_trip_exactly(tree):
         assert arrays[key].dtype == value.dtype and arrays[key].shape == value.shape
         assert arrays[key].tobytes() == value.tobytes()  # bit-exact, NaN payloads included
     assert jax.tree_util.tree_structure(restored) == jax.tree_util.tree_structure(tree)
-    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(tree)):
+    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(tree), strict=True):
         assert np.asarray(a).dtype == b.dtype
         np.testing.assert_array_equal(np.asarray(a), b)
 

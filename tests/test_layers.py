@@ -69,13 +69,14 @@ def _to64(tree):
 
 def _scalar_loss(y, target):
     """A smooth scalar of a pytree output, non-trivial in every element."""
-    terms = [jnp.sum(jnp.sin(a) * t) for a, t in zip(jax.tree.leaves(y), jax.tree.leaves(target))]
+    terms = [jnp.sum(jnp.sin(a) * t)
+             for a, t in zip(jax.tree.leaves(y), jax.tree.leaves(target), strict=True)]
     return functools.reduce(jnp.add, terms)
 
 
 def _assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
     assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
 
 
@@ -200,7 +201,7 @@ def test_init_runs_under_eval_shape(case):
     abstract = jax.eval_shape(init_arrays, KEY)
     assert traced_out == [out_shape]
     assert jax.tree.structure(abstract) == jax.tree.structure((params, state))
-    for a, c in zip(jax.tree.leaves(abstract), jax.tree.leaves((params, state))):
+    for a, c in zip(jax.tree.leaves(abstract), jax.tree.leaves((params, state)), strict=True):
         assert (a.shape, a.dtype) == (c.shape, c.dtype)
 
 
@@ -239,7 +240,7 @@ def test_state_keeps_its_structure(case):
     for training in (False, True):
         new_state = _eager(case, training)[1]
         assert jax.tree.structure(new_state) == jax.tree.structure(state)
-        for new, old in zip(jax.tree.leaves(new_state), jax.tree.leaves(state)):
+        for new, old in zip(jax.tree.leaves(new_state), jax.tree.leaves(state), strict=True):
             assert (new.shape, new.dtype) == (old.shape, old.dtype)
         if not training:  # inference never changes state
             _assert_trees_close(new_state, state, rtol=0, atol=0)
@@ -255,7 +256,8 @@ def test_randomness_is_deterministic_per_key(case):
 
     _assert_trees_close(run(7), run(7), rtol=0, atol=0)
     differs = any(
-        not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(run(7)), jax.tree.leaves(run(8)))
+        not np.array_equal(a, b)
+        for a, b in zip(jax.tree.leaves(run(7)), jax.tree.leaves(run(8)), strict=True)
     )
     # Stochastic layers differ across keys; deterministic ones ignore the key entirely.
     assert differs == case.stochastic

@@ -81,7 +81,7 @@ def test_get_set_weights_keras_order_and_roundtrip():
     new = [np.full(s, i, np.float32) for i, s in enumerate(shapes)]
     model.set_weights(new)
     got = model.get_weights()
-    for a, b in zip(new, got):
+    for a, b in zip(new, got, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(np.asarray(model.state[1]["moving_mean"]), new[4])
     with pytest.raises(ValueError, match=r"expected a list of 8 arrays"):
@@ -122,7 +122,7 @@ def test_last_partial_batch_is_trained_on_exactly():
         ts, _ = step(ts, jnp.asarray(x[lo:lo + 32]), jnp.asarray(y[lo:lo + 32]))
     model.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
     assert int(model.train_state.step) == 3
-    for a, b in zip(jax.tree.leaves(model.params), jax.tree.leaves(ts.params)):
+    for a, b in zip(jax.tree.leaves(model.params), jax.tree.leaves(ts.params), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=1e-6)
 
 
@@ -190,7 +190,7 @@ def test_sample_and_class_weights():
     a.fit(x, y, epochs=2, batch_size=16, sample_weight=w, shuffle=False, verbose=0)
     b.fit(x, y, epochs=2, batch_size=16, class_weight={0: 2.0, 1: 1.0, 2: 1.0}, shuffle=False,
           verbose=0)
-    for p, q in zip(a.get_weights(), b.get_weights()):
+    for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-6)
 
 
@@ -230,7 +230,7 @@ def test_steps_per_execution_chunks_give_identical_results():
         assert cache_size(model, "train", 16) == 1
     for hist, weights in results[1:]:
         assert_history_close(hist, results[0][0])
-        for a, b in zip(weights, results[0][1]):
+        for a, b in zip(weights, results[0][1], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
@@ -254,7 +254,7 @@ def test_one_seed_makes_a_run_reproducible():
         h = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
         runs.append((h.history, model.get_weights()))
     assert runs[0][0] == runs[1][0]
-    for a, b in zip(runs[0][1], runs[1][1]):
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
         np.testing.assert_array_equal(a, b)
     other = small_model(dropout=0.3, seed=12)
     assert not np.array_equal(other.get_weights()[0], runs[0][1][0])
@@ -298,7 +298,7 @@ def test_early_stopping_restores_best_weights():
     h = model.fit(x, y, epochs=10, batch_size=16, verbose=0,
                   callbacks=[FakeMetric(), Record(), stop])
     assert len(h.history["loss"]) == 4
-    for a, b in zip(model.get_weights(), seen[1]):
+    for a, b in zip(model.get_weights(), seen[1], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -499,7 +499,7 @@ def test_streamed_batches_equal_the_in_memory_path():
     b = small_model(seed=2)
     hb = b.fit(batches, epochs=2, verbose=0)
     assert_history_close(hb.history, ha.history, rtol=1e-6)
-    for p, q in zip(a.get_weights(), b.get_weights()):
+    for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(p, q)
     assert cache_size(b, "train", 16) == 1  # the padded last batch reuses the program
     assert b.evaluate(batches, verbose=0) == pytest.approx(b.evaluate(x, y, verbose=0), rel=1e-6)
@@ -556,7 +556,7 @@ def test_loss_weights_scale_the_loss_and_its_gradient():
     before = plain.get_weights()
     plain.train_on_batch(x, y)
     half.train_on_batch(x, y)
-    for b, p, h in zip(before, plain.get_weights(), half.get_weights()):
+    for b, p, h in zip(before, plain.get_weights(), half.get_weights(), strict=True):
         np.testing.assert_allclose(h - b, 0.5 * (p - b), rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match=r"loss_weights is one non-negative number"):
         small_model(loss_weights={"out": 1.0, "aux": 0.5})

@@ -69,7 +69,7 @@ def refused(model, call, error, match):
     built = len(model._predict_programs) + (len(model._compiled.programs) if model.compiled else 0)
     assert built == 0, "a program was built (traced) before the input was checked"
     assert int(model.train_state.step) == step
-    for a, b in zip(weights, model.get_weights()):
+    for a, b in zip(weights, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     return info.value
 
@@ -405,7 +405,7 @@ def test_terminate_on_nan_restores_the_last_finite_epoch(capsys):
     assert finite and finite[-1] == len(record.epochs) - 2 == stop.last_finite_epoch
     restored = model.get_weights()
     assert all(np.isfinite(w).all() for w in restored)
-    for a, b in zip(restored, record.epochs[finite[-1]][1]):
+    for a, b in zip(restored, record.epochs[finite[-1]][1], strict=True):
         np.testing.assert_array_equal(a, b)
     assert f"from the end of epoch {finite[-1] + 1}" in capsys.readouterr().out
     assert model.predict(np.ones((2, 1), np.float32), verbose=0).shape == (2, 1)

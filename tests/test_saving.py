@@ -58,7 +58,7 @@ def build(seed=0, compile=True, hidden=8):
 def weights_equal(a, b):
     wa, wb = a.get_weights(), b.get_weights()
     return len(wa) == len(wb) and all(
-        p.dtype == q.dtype and np.array_equal(p, q) for p, q in zip(wa, wb))
+        p.dtype == q.dtype and np.array_equal(p, q) for p, q in zip(wa, wb, strict=True))
 
 
 def snapshot(model):
@@ -68,7 +68,7 @@ def snapshot(model):
 def assert_unchanged(model, before):
     after = model.get_weights()
     assert len(after) == len(before)
-    for p, q in zip(before, after):
+    for p, q in zip(before, after, strict=True):
         np.testing.assert_array_equal(p, q)
 
 
@@ -132,7 +132,7 @@ def test_save_and_load_model_restores_everything(saved):
     assert again.optimizer.learning_rate == pytest.approx(model.optimizer.learning_rate)
     ts, ts0 = again.train_state, model.train_state
     assert jax.tree.structure(ts.opt_state) == jax.tree.structure(ts0.opt_state)
-    for a, b in zip(leaves(ts.opt_state), leaves(ts0.opt_state)):
+    for a, b in zip(leaves(ts.opt_state), leaves(ts0.opt_state), strict=True):
         np.testing.assert_array_equal(a, b)
     assert int(ts.step) == int(ts0.step) == 2 * 3
     np.testing.assert_array_equal(jax.random.key_data(ts.rng), jax.random.key_data(ts0.rng))
@@ -576,7 +576,7 @@ def test_model_checkpoint_save_best_only(tmp_path, mode, scores, saved_epochs):
         path = str(tmp_path / f"best-{e}.safetensors")
         probe = build(seed=9, compile=False)
         probe.load_weights(path)
-        for p, q in zip(probe.get_weights(), script.weights[e - 1]):
+        for p, q in zip(probe.get_weights(), script.weights[e - 1], strict=True):
             np.testing.assert_array_equal(p, q)
         with pytest.raises(CheckpointError, match=r"weights checkpoint, not a saved model"):
             models.load_model(path)
@@ -591,7 +591,7 @@ def test_model_checkpoint_one_path_keeps_the_best_whole_model(tmp_path):
     model.fit(x, y, epochs=3, batch_size=BS, verbose=0, callbacks=[script, cb])
     best = models.load_model(path)
     assert int(best.train_state.step) == 2 * 3 and best.compiled
-    for p, q in zip(best.get_weights(), script.weights[1]):
+    for p, q in zip(best.get_weights(), script.weights[1], strict=True):
         np.testing.assert_array_equal(p, q)
     assert os.listdir(tmp_path) == ["best.safetensors"]
 
@@ -693,5 +693,5 @@ def test_backup_and_restore_works_for_models_that_cannot_be_saved_whole(tmp_path
                    callbacks=[callbacks.BackupAndRestore(backup)])
     assert h.epoch == [2, 3]
     assert weights_equal(second, ref)
-    for a, b in zip(leaves(second.train_state.opt_state), leaves(ref.train_state.opt_state)):
+    for a, b in zip(leaves(second.train_state.opt_state), leaves(ref.train_state.opt_state), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -39,13 +39,14 @@ def _assert_same_layer(original, rebuilt, input_shape, x, *, training=False):
     assert shape_a == shape_b
     assert jax.tree_util.tree_structure(params) == jax.tree_util.tree_structure(params_b)
     for a, b in zip(jax.tree_util.tree_leaves((params, state)),
-                    jax.tree_util.tree_leaves((params_b, state_b))):
+                    jax.tree_util.tree_leaves((params_b, state_b)), strict=True):
         assert a.shape == b.shape and a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
     rng = jax.random.key(5)
     y_a, s_a = original.apply(params, state, x, rng=rng, training=training)
     y_b, s_b = rebuilt.apply(params, state, x, rng=rng, training=training)
-    for a, b in zip(jax.tree_util.tree_leaves((y_a, s_a)), jax.tree_util.tree_leaves((y_b, s_b))):
+    for a, b in zip(jax.tree_util.tree_leaves((y_a, s_a)), jax.tree_util.tree_leaves((y_b, s_b)),
+                    strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -392,7 +392,7 @@ def Dropout(
                     f"input dim, but the input has shape {tuple(x.shape)}. Use None for dims "
                     f"that take the input's size, e.g. (None, 1, {x.shape[-1]})."
                 )
-            shape = tuple(s if n is None else n for n, s in zip(noise_shape, x.shape))
+            shape = tuple(s if n is None else n for n, s in zip(noise_shape, x.shape, strict=True))
         keep = jax.random.bernoulli(rng, 1.0 - rate, shape)
         scaled = x / jnp.asarray(1.0 - rate, x.dtype)
         return jnp.where(jnp.broadcast_to(keep, x.shape), scaled, jnp.zeros_like(x)), state
