@@ -1,6 +1,18 @@
-"""Tests for fnnet.optimizers: Keras 3 numerics, defaults, overrides, schedules, lr injection."""
+"""Tests for fnnet.optimizers: Keras 3 numerics, defaults, overrides, schedules, lr injection.
 
+The numpy references below check the update formulas independently of Keras; the tests marked
+"Keras side by side" run Keras 3's own optimizers and schedules (JAX backend) on the same
+float32 inputs and skip when keras is not installed.
+"""
+
+import ast
+import copy
+import inspect
 import json
+import math
+import os
+import pathlib
+import pickle
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +21,7 @@ import optax
 import pytest
 
 from fnnet import optimizers
+from fnnet.optimizers import schedules
 
 F32 = np.float32
 
@@ -473,3 +486,673 @@ def test_low_precision_params_keep_their_dtype_under_strict_promotion(name):
     updates, state = tx.update(params, tx.init(params), params)
     assert updates["w"].dtype == jnp.bfloat16
     assert state.hyperparams["learning_rate"].dtype == jnp.float32
+
+
+# === Keras side by side ===================================================================
+# Keras's own optimizer (stateless_apply, jitted, as Keras's fit runs it) and ours run 20
+# steps on the same float32 params and gradients; the results must be the same bits, or
+# (weight decay, accumulation: see the test) within 2 ulps of the largest |param|.
+
+
+CLASS_NAMES = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion"]
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip(f"keras runs on {keras.backend.backend()}, not jax")
+    return keras
+
+
+def _data(steps=20):
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), ()]  # a matrix and a scalar; few leaves keep compiling fast
+    params = [rng.normal(size=s).astype(F32) for s in shapes]
+    grads = []
+    for s in shapes:
+        g = np.stack([rng.normal(size=s) * (1 + i % 5) for i in range(steps)]).astype(F32)
+        g[::4] *= rng.random(g[::4].shape) < 0.7  # some exactly-zero gradient entries
+        grads.append(jnp.asarray(g))
+    return params, grads
+
+
+def _scan(step, carry, grads):
+    return jax.jit(lambda c, gs: jax.lax.scan(lambda c, g: (step(c, g), None), c, gs)[0])(
+        carry, grads)
+
+
+def _run_ours(tx, params, grads):
+    def step(carry, g):
+        p, s = carry
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    params = [jnp.asarray(p) for p in params]
+    return [np.asarray(p) for p in _scan(step, (params, tx.init(params)), grads)[0]]
+
+
+def _run_keras(opt, params, grads, keras):
+    variables = [keras.Variable(p) for p in params]
+    opt.build(variables)
+
+    def step(carry, g):
+        values, opt_values = carry
+        return opt.stateless_apply(opt_values, g, values)
+
+    with jax.numpy_dtype_promotion("standard"):  # Keras's code is not strict-promotion clean
+        carry = ([v.value for v in variables], [v.value for v in opt.variables])
+        return [np.asarray(p) for p in _scan(step, carry, grads)[0]]
+
+
+# (name, kwargs, ulps): ulps > 0 allows that many ulps of the largest |param|; see the test.
+# Schedules are fnnet's; the Keras side gets Keras's schedule of the same name and config.
+KERAS_CASES = [
+    ("SGD", {"learning_rate": schedules.ExponentialDecay(0.1, 3, 0.5), "momentum": 0.9,
+             "nesterov": True, "clipvalue": 0.5}, 0),
+    ("RMSprop", {}, 0),
+    ("RMSprop", {"centered": True, "momentum": 0.5, "rho": 0.8, "epsilon": 1e-3, "clipnorm": 1.0}, 0),
+    ("Adam", {"amsgrad": True, "epsilon": 1e-2, "global_clipnorm": 1.0}, 0),
+    ("Adam", {"learning_rate": schedules.CosineDecay(0.01, 10, warmup_target=0.1, warmup_steps=5),
+              "gradient_accumulation_steps": 3}, 2),
+    ("AdamW", {"weight_decay": 0.1, "learning_rate": 0.01}, 2),
+    ("Adagrad", {"initial_accumulator_value": 0.5}, 0),
+    ("Adadelta", {"learning_rate": 1.0}, 0),
+    ("Adamax", {"beta_1": 0.8}, 0),
+    ("Nadam", {}, 0),
+    ("Lion", {"beta_1": 0.8, "weight_decay": 0.5}, 2),
+    ("RMSprop", {"gradient_accumulation_steps": 2, "clipnorm": 0.5}, 2),
+]
+
+
+def _keras_kwargs(kwargs, keras):
+    rate = kwargs.get("learning_rate")
+    if isinstance(rate, schedules.LearningRateSchedule):
+        rate = getattr(keras.optimizers.schedules, type(rate).__name__)(**rate.get_config())
+        return {**kwargs, "learning_rate": rate}
+    return kwargs
+
+
+@pytest.mark.parametrize("name,kwargs,ulps", KERAS_CASES)
+def test_matches_keras_bit_for_bit(keras, name, kwargs, ulps):
+    params, grads = _data()
+    got = _run_ours(getattr(optimizers, name)(**kwargs), params, grads)
+    want = _run_keras(getattr(keras.optimizers, name)(**_keras_kwargs(kwargs, keras)), params,
+                      grads, keras)
+    for g, w in zip(got, want, strict=True):
+        if ulps == 0:
+            np.testing.assert_array_equal(g, w)
+        else:
+            # Weight decay: Keras decays p, then steps; optax adds one update to p. Where the
+            # new value crosses 0 (more than 2x away from p) that single addition can land an
+            # ulp of max|p| off, and later steps carry it on. Gradient accumulation: XLA
+            # rewrites the division by the step count and the norm clipping (into reciprocal
+            # products) in one program and not the other, as their structure differs, so some
+            # steps end an ulp apart (ours then equals a plain float32 numpy evaluation).
+            np.testing.assert_allclose(g, w, rtol=0, atol=ulps * np.spacing(np.abs(w).max()))
+
+
+def test_matches_keras_eager_apply_gradients(keras):
+    # Keras's eager apply_gradients on keras.Variables: Nadam was 6e-6 relative off here when
+    # 1 - beta_2 was taken in float64 (Keras casts the betas to float32 first).
+    params, grads = _data(steps=3)
+    opt, variables = keras.optimizers.Nadam(), [keras.Variable(p) for p in params]
+    tx = optimizers.Nadam()
+    ours = [jnp.asarray(p) for p in params]
+    state = tx.init(ours)
+    for i in range(3):
+        g = [x[i] for x in grads]
+        with jax.numpy_dtype_promotion("standard"):
+            opt.apply_gradients(zip(g, variables, strict=True))
+        updates, state = tx.update(g, state, ours)
+        ours = optax.apply_updates(ours, updates)
+    for got, v in zip(ours, variables, strict=True):
+        np.testing.assert_array_equal(got, np.asarray(v.value))
+
+
+@pytest.mark.parametrize("name", CLASS_NAMES)
+def test_signature_and_defaults_are_keras(keras, name):
+    theirs = inspect.signature(getattr(keras.optimizers, name).__init__).parameters
+    ours = inspect.signature(getattr(optimizers, name)).parameters
+    own = [k for k, p in ours.items() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert own == list(theirs)[1:len(own) + 1]  # same positional order as Keras
+    for key, param in ours.items():
+        assert theirs[key].default == param.default, key
+
+
+KERAS_SCHEDULES = [
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.96}),
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5,
+                          "staircase": True}),
+    ("ExponentialDecay", {"initial_learning_rate": 0.3, "decay_steps": 2.5, "decay_rate": 0.0}),
+    ("PiecewiseConstantDecay", {"boundaries": [10, 50, 100], "values": [0.1, 0.05, 0.01, 0.001]}),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 100,
+                         "end_learning_rate": 0.001, "power": 0.5}),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 100, "power": 2.0,
+                         "cycle": True}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5,
+                          "staircase": True}),
+    ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 100, "alpha": 0.1}),
+    ("CosineDecay", {"initial_learning_rate": 0.01, "decay_steps": 77, "alpha": 0.2,
+                     "warmup_target": 0.1, "warmup_steps": 13}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 13,
+                             "t_mul": 1.5, "m_mul": 0.9}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 20,
+                             "t_mul": 1.0, "m_mul": 0.5, "alpha": 0.1}),
+]
+
+
+def test_schedules_match_keras_step_by_step(keras):
+    ours = [getattr(schedules, name)(**kwargs) for name, kwargs in KERAS_SCHEDULES]
+    theirs = [getattr(keras.optimizers.schedules, name)(**kwargs)
+              for name, kwargs in KERAS_SCHEDULES]
+    steps = jnp.arange(400, dtype=jnp.int32)  # int32, as an optimizer's step count
+    # One jitted program per side keeps this fast; each schedule is still its own function.
+    got = jax.jit(jax.vmap(lambda s: [f(s) for f in ours]))(steps)
+    with jax.numpy_dtype_promotion("standard"):
+        want = jax.jit(jax.vmap(lambda s: [f(s) for f in theirs]))(steps)
+    for (name, kwargs), g, w in zip(KERAS_SCHEDULES, got, want, strict=True):
+        assert g.dtype == jnp.float32
+        np.testing.assert_array_equal(g, w, err_msg=f"{name}{kwargs}")
+    # Outside jit too (op by op), for those with a lax.cond or cycles, at a restart boundary.
+    for (name, kwargs), f, theirs_f in zip(KERAS_SCHEDULES, ours, theirs, strict=True):
+        if kwargs.get("cycle") or kwargs.get("warmup_target") or kwargs.get("t_mul", 1.0) != 1.0:
+            with jax.numpy_dtype_promotion("standard"):
+                want = theirs_f(jnp.int32(13))
+            np.testing.assert_array_equal(f(jnp.int32(13)), want, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted({name for name, _ in KERAS_SCHEDULES}))
+def test_schedule_signature_and_defaults_are_keras(keras, name):
+    theirs = inspect.signature(getattr(keras.optimizers.schedules, name).__init__).parameters
+    ours = inspect.signature(getattr(schedules, name)).parameters
+    assert list(ours) == list(theirs)[1:]
+    for key, param in ours.items():
+        assert theirs[key].default == param.default, key
+
+
+# === the classes and get ===================================================================
+
+
+@pytest.mark.parametrize("name", CLASS_NAMES)
+def test_class_and_get_build_the_same_optimizer(name):
+    kwargs = {"learning_rate": 0.05, "clipnorm": 2.0}
+    by_class, by_name = getattr(optimizers, name)(**kwargs), optimizers.get(name.lower(), **kwargs)
+    assert type(by_class) is type(by_name) and by_class.config == by_name.config
+    assert isinstance(by_class, optimizers.Optimizer)
+    assert isinstance(by_class, optax.GradientTransformationExtraArgs)
+    assert by_class.learning_rate == 0.05 and by_class.name == name.lower()
+    params = {"w": jnp.array([1.0, -2.0, 3.0])}
+    grads = {"w": jnp.array([0.5, 4.0, -1.0])}
+    u1, _ = by_class.update(grads, by_class.init(params), params)
+    u2, _ = by_name.update(grads, by_name.init(params), params)
+    np.testing.assert_array_equal(u1["w"], u2["w"])
+
+
+def test_positional_arguments_in_keras_order():
+    tx = optimizers.AdamW(0.01, 0.1, 0.8)
+    assert (tx.learning_rate, tx.config["weight_decay"], tx.config["beta_1"]) == (0.01, 0.1, 0.8)
+    with pytest.raises(TypeError, match=r"SGD: too many positional arguments\. It accepts "
+                                        r"learning_rate, momentum, nesterov, weight_decay"):
+        optimizers.SGD(0.1, 0.9, False, 0.1)
+
+
+def test_lr_of_the_first_edition_warns_and_works():
+    with pytest.warns(DeprecationWarning, match=r"RMSprop: the argument lr is deprecated.*"
+                                                r"use learning_rate=0\.001 instead"):
+        tx = optimizers.RMSprop(lr=0.001)  # the book's optimizer=optimizers.RMSprop(lr=0.001)
+    assert tx.learning_rate == 0.001 and tx.config == optimizers.RMSprop(0.001).config
+    with pytest.warns(DeprecationWarning, match=r"use learning_rate=0\.1 instead") as caught:
+        assert optimizers.get("sgd", lr=0.1).learning_rate == 0.1
+    assert caught[0].filename == __file__  # points at the caller, not at fnnet's internals
+
+
+def test_lr_and_learning_rate_together_raise():
+    with pytest.raises(TypeError, match=r"Adam got both lr=0\.1 and learning_rate=0\.01; lr is "
+                                        r"the old \(Keras 2\) name of learning_rate"):
+        optimizers.Adam(learning_rate=0.01, lr=0.1)
+    with pytest.raises(TypeError, match=r"SGD got both lr=0\.1 and learning_rate=0\.5"):
+        optimizers.SGD(0.5, lr=0.1)
+
+
+def test_unknown_argument_lists_the_valid_ones():
+    with pytest.raises(TypeError, match=r"Lion got unexpected argument\(s\) \['epsilon'\]\. It "
+                                        r"accepts learning_rate, beta_1, beta_2, weight_decay, "
+                                        r"clipnorm, clipvalue, global_clipnorm, "
+                                        r"gradient_accumulation_steps\."):
+        optimizers.Lion(epsilon=1e-7)
+
+
+def test_base_class_and_class_identifier_raise():
+    with pytest.raises(TypeError, match=r"Optimizer is the base class; build a concrete"):
+        optimizers.Optimizer()
+    with pytest.raises(TypeError, match=r"not the class Adam: call it, e\.g\. Adam\("):
+        optimizers.get(optimizers.Adam)
+
+    class NoRule(optimizers.Optimizer):
+        arguments = {"learning_rate": (0.1, None)}
+
+    with pytest.raises(NotImplementedError, match=r"An Optimizer subclass must define "
+                                                  r"rule\(learning_rate, config\)"):
+        NoRule().init(jnp.zeros(2))
+
+
+def test_names_and_repr_and_copies():
+    assert optimizers.names() == sorted(KERAS_DEFAULTS)
+    tx = optimizers.Nadam(learning_rate=schedules.InverseTimeDecay(0.1, 10, 0.5))
+    assert repr(tx).startswith("Nadam(learning_rate=InverseTimeDecay(initial_learning_rate=0.1")
+    for clone in (copy.deepcopy(tx), pickle.loads(pickle.dumps(tx))):
+        assert type(clone) is optimizers.Nadam and clone.config == tx.config
+
+
+# --- range checks ---------------------------------------------------------------------------
+
+NUMERIC = {"learning_rate", "momentum", "rho", "epsilon", "beta_1", "beta_2",
+           "initial_accumulator_value", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
+
+
+@pytest.mark.parametrize("name", CLASS_NAMES)
+def test_every_numeric_argument_refuses_inf_and_nan(name):
+    cls = getattr(optimizers, name)
+    keys = [k for k in inspect.signature(cls).parameters if k in NUMERIC]
+    assert "learning_rate" in keys and "clipnorm" in keys
+    for key in keys:
+        for bad in (math.inf, -math.inf, math.nan, np.float32("nan")):
+            with pytest.raises(ValueError, match=rf"{name}: {key} must be finite; got {key}="):
+                cls(**{key: bad})
+            with pytest.raises(ValueError, match=rf"{name}: {key} must be finite"):
+                optimizers.get(name, **{key: bad})
+
+
+def test_inf_learning_rate_is_refused_by_get():
+    # It used to be accepted, and one epoch made every weight non-finite.
+    with pytest.raises(ValueError, match=r"Adam: learning_rate must be finite; got "
+                                         r"learning_rate=inf\. A non-finite value"):
+        optimizers.get("adam", learning_rate=float("inf"))
+
+
+RANGE_ERRORS = [
+    ("SGD", {"learning_rate": -0.1}, r"SGD: learning_rate must be non-negative \(>= 0\); got "
+                                     r"learning_rate=-0\.1\."),
+    ("SGD", {"momentum": 1.5}, r"SGD: momentum must be in \[0, 1\]; got momentum=1\.5"),
+    ("SGD", {"momentum": -0.1}, r"momentum must be in \[0, 1\]"),
+    ("RMSprop", {"rho": -0.5}, r"RMSprop: rho must be in \[0, 1\]; got rho=-0\.5"),
+    ("RMSprop", {"momentum": 2.0}, r"RMSprop: momentum must be in \[0, 1\]"),
+    ("RMSprop", {"epsilon": -1e-7}, r"RMSprop: epsilon must be non-negative"),
+    ("Adam", {"beta_1": 1.0}, r"Adam: beta_1 must be in \[0, 1\); got beta_1=1\.0 \(at 1 the "
+                              r"bias correction 1 - beta_1\*\*t is 0 and every update NaN\)"),
+    ("Adam", {"beta_2": 1.01}, r"Adam: beta_2 must be in \[0, 1\]; got beta_2=1\.01"),
+    ("AdamW", {"weight_decay": -0.1}, r"AdamW: weight_decay must be non-negative"),
+    ("Adagrad", {"initial_accumulator_value": -1.0},
+     r"Adagrad: initial_accumulator_value must be non-negative"),
+    ("Adadelta", {"rho": 1.2}, r"Adadelta: rho must be in \[0, 1\]"),
+    ("Adamax", {"beta_1": 1.0}, r"Adamax: beta_1 must be in \[0, 1\)"),
+    ("Adamax", {"beta_2": -0.1}, r"Adamax: beta_2 must be in \[0, 1\]"),
+    ("Nadam", {"beta_1": 1.1}, r"Nadam: beta_1 must be in \[0, 1\]"),
+    ("Nadam", {"beta_2": 1.0}, r"Nadam: beta_2 must be in \[0, 1\); got beta_2=1\.0 \(at 1 the "
+                               r"bias correction 1 - beta_2\*\*t is 0"),
+    ("Lion", {"beta_1": 0.0}, r"Lion: beta_1 must be in \(0, 1\]; got beta_1=0\.0 \(as in "
+                              r"Keras: at 0 Lion degenerates to SignSGD\)"),
+    ("Lion", {"beta_2": 2.0}, r"Lion: beta_2 must be in \[0, 1\]"),
+    ("Adam", {"weight_decay": -1.0}, r"Adam: weight_decay must be non-negative"),
+    ("Adam", {"clipnorm": 0.0}, r"Adam: clipnorm must be positive \(> 0\); got clipnorm=0\.0 "
+                                r"\(pass None to turn clipping off\)"),
+    ("Adam", {"clipvalue": -1.0}, r"Adam: clipvalue must be positive"),
+    ("Adam", {"global_clipnorm": 0.0}, r"Adam: global_clipnorm must be positive"),
+    ("Adam", {"gradient_accumulation_steps": 1},
+     r"Adam: gradient_accumulation_steps must be an int >= 2; got "
+     r"gradient_accumulation_steps=1\."),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,match", RANGE_ERRORS)
+def test_out_of_range_values_raise(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(optimizers, name)(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        optimizers.get(name.lower(), **kwargs)
+
+
+def test_type_errors_name_the_argument():
+    with pytest.raises(TypeError, match=r"AdamW: weight_decay must be a float; got None"):
+        optimizers.AdamW(weight_decay=None)
+    with pytest.raises(TypeError, match=r"Adam: clipnorm must be a float or None; got '1'"):
+        optimizers.Adam(clipnorm="1")
+    with pytest.raises(TypeError, match=r"SGD: nesterov must be True or False; got 'yes'"):
+        optimizers.SGD(nesterov="yes")
+    with pytest.raises(TypeError, match=r"Adam: gradient_accumulation_steps must be an int or "
+                                        r"None; got 2\.0 of type float"):
+        optimizers.Adam(gradient_accumulation_steps=2.0)
+    with pytest.raises(TypeError, match=r"Adam: learning_rate must be a float or a schedule"):
+        optimizers.Adam(learning_rate=jnp.ones(2))
+
+
+def test_numpy_and_jax_scalars_are_accepted_as_floats():
+    tx = optimizers.Adam(learning_rate=np.float32(0.5), beta_1=jnp.asarray(0.8))
+    assert tx.config["learning_rate"] == 0.5 and isinstance(tx.config["beta_1"], float)
+    assert tx.config["beta_1"] == pytest.approx(0.8)
+
+
+# --- gradient accumulation --------------------------------------------------------------------
+
+
+def test_gradient_accumulation_applies_the_mean_every_n_steps():
+    grads = [jnp.array([1.0, -2.0]), jnp.array([0.5, 4.0]), jnp.array([3.0, 1.0])]
+    params = jnp.array([1.0, 2.0])
+    tx = optimizers.Adam(learning_rate=0.1, gradient_accumulation_steps=3)
+    state = tx.init(params)
+    for g in grads[:2]:
+        updates, state = tx.update(g, state, params)
+        np.testing.assert_array_equal(updates, [0.0, 0.0])
+    updates, state = tx.update(grads[2], state, params)
+    plain = optimizers.Adam(learning_rate=0.1)
+    mean = (grads[2] + (grads[1] + grads[0])) / 3  # Keras sums, then divides once
+    want, _ = plain.update(mean, plain.init(params), params)
+    np.testing.assert_array_equal(updates, want)
+    assert optimizers.get_learning_rate(state) == pytest.approx(0.1)
+
+
+def test_schedule_with_accumulation_sees_keras_iterations():
+    # Keras evaluates the schedule at the mini-step count: update k uses schedule((k+1)*3 - 1).
+    rate = schedules.PolynomialDecay(1.0, 30, end_learning_rate=0.0)
+    tx = optimizers.SGD(learning_rate=rate, gradient_accumulation_steps=3)
+    params = jnp.zeros(1)
+    state = tx.init(params)
+    assert optimizers.get_learning_rate(state) == pytest.approx(float(rate(2)))
+    for _ in range(3):
+        updates, state = tx.update(jnp.ones(1), state, params)
+    np.testing.assert_allclose(updates, [-float(rate(2))], rtol=1e-7)
+    assert optimizers.get_learning_rate(state) == pytest.approx(float(rate(5)))
+
+
+# === donation: no two state leaves share a buffer =========================================
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
+def test_init_state_has_no_shared_buffers(name):
+    params = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
+    for rate in (1e-3, optax.linear_schedule(1e-3, 1e-4, 100), schedules.CosineDecay(0.1, 10)):
+        for steps in (None, 2):
+            tx = optimizers.get(name, learning_rate=rate, gradient_accumulation_steps=steps)
+            leaves = jax.tree.leaves(tx.init(params))
+            assert len({id(x) for x in leaves}) == len(leaves), (rate, steps)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("adam", {"learning_rate": optax.linear_schedule(1e-3, 1e-4, 100)}),  # the reported case
+    ("sgd", {"momentum": 0.9}),
+    ("nadam", {"learning_rate": schedules.ExponentialDecay(0.1, 2, 0.5),
+               "gradient_accumulation_steps": 2}),
+])
+def test_jitted_step_can_donate_the_state(name, kwargs):
+    tx = optimizers.get(name, **kwargs)
+    params = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
+
+    @jax.jit
+    def loss_grad(p):
+        return jax.grad(lambda p: jnp.sum(p["w"] ** 2) + jnp.sum(p["b"]))(p)
+
+    def step(params, opt_state):
+        updates, opt_state = tx.update(loss_grad(params), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    opt_state = tx.init(params)
+    for _ in range(2):
+        params, opt_state = step(params, opt_state)
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(params))
+
+
+# === any optax transformation, and the learning rate anywhere in it ========================
+
+
+def test_get_passes_any_transformation_and_unwraps_multisteps():
+    extra = optax.GradientTransformationExtraArgs(*optax.sgd(0.1))
+    assert optimizers.get(extra) is extra
+    multi = optax.MultiSteps(optax.sgd(0.1), every_k_schedule=2)
+    tx = optimizers.get(multi)
+    assert isinstance(tx, optax.GradientTransformation)
+    assert isinstance(tx.init(jnp.zeros(2)), optax.MultiStepsState)
+    with pytest.raises(TypeError, match=r"optax transform together with overrides"):
+        optimizers.get(multi, learning_rate=0.1)
+
+
+def _lr_holders():
+    injected = optax.inject_hyperparams(optax.sgd)(learning_rate=0.5)
+    return {
+        "chain": optax.chain(optax.clip(1.0), injected),
+        "multi_transform": optax.multi_transform(
+            {"a": injected, "b": optax.set_to_zero()}, {"w": "a", "b": "b"}),
+        "optax MultiSteps": optax.MultiSteps(injected, every_k_schedule=2).gradient_transformation(),
+        "fnnet accumulation": optimizers.SGD(0.5, gradient_accumulation_steps=2),
+        "freeze": optimizers.freeze(optimizers.SGD(0.5), {"w": True, "b": False}),
+        "nested chains": optax.chain(optax.identity(), optax.chain(optax.clip(2.0), injected)),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_lr_holders()))
+def test_learning_rate_found_anywhere_in_the_state(kind):
+    tx = _lr_holders()[kind]
+    params = {"w": jnp.ones(2), "b": jnp.ones(2)}
+    state = tx.init(params)
+    assert optimizers.get_learning_rate(state) == 0.5
+    new = optimizers.set_learning_rate(state, 0.25)
+    assert jax.tree.structure(new) == jax.tree.structure(state)
+    assert optimizers.get_learning_rate(new) == 0.25 and optimizers.get_learning_rate(state) == 0.5
+
+
+def test_several_learning_rates_name_their_paths():
+    tx = optax.chain(optimizers.SGD(), optax.identity(), optimizers.Adam())
+    state = tx.init(jnp.zeros(2))
+    with pytest.raises(ValueError, match=r"holds 2 injected learning rates, at opt_state\[0\], "
+                                         r"opt_state\[2\], so which one is meant is ambiguous"):
+        optimizers.get_learning_rate(state)
+    with pytest.raises(ValueError, match=r"set_learning_rate: the optimizer state holds 2"):
+        optimizers.set_learning_rate(state, 0.1)
+    assert optimizers.get_learning_rate(state[2]) == pytest.approx(1e-3)  # the way out
+    nested = optax.inject_hyperparams(
+        lambda learning_rate: optax.chain(optax.scale(-learning_rate), optimizers.SGD()))(
+        learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"at opt_state, opt_state\.inner_state\[1\]"):
+        optimizers.get_learning_rate(nested.init(jnp.zeros(2)))
+
+
+def test_no_learning_rate_says_how_to_inject_one():
+    state = optax.adam(1e-3).init(jnp.zeros(2))
+    assert optimizers.get_learning_rate(state) is None  # fnnet.models relies on None here
+    with pytest.raises(ValueError, match=r"has no injectable learning rate\. Build the "
+                                         r"optimizer as a fnnet optimizer .*"
+                                         r"optax\.inject_hyperparams\(optax\.adam\)"
+                                         r"\(learning_rate=1e-3\)"):
+        optimizers.set_learning_rate(state, 0.1)
+
+
+def test_set_learning_rate_refuses_a_scheduled_rate_and_bad_values():
+    state = optimizers.Adam(schedules.CosineDecay(0.1, 10)).init(jnp.zeros(2))
+    with pytest.raises(ValueError, match=r"controlled by a schedule, so it cannot be set"):
+        optimizers.set_learning_rate(state, 0.1)
+    state = optimizers.Adam().init(jnp.zeros(2))
+    for bad in (math.inf, math.nan, -0.5, "0.1", [0.1]):
+        with pytest.raises(ValueError, match=r"value must be a finite non-negative scalar"):
+            optimizers.set_learning_rate(state, bad)
+
+
+def test_get_learning_rate_is_the_next_updates_rate():
+    rate = schedules.PiecewiseConstantDecay([0, 1], [1.0, 0.5, 0.25])
+    tx = optimizers.SGD(learning_rate=rate)
+    params, state = jnp.zeros(1), tx.init(jnp.zeros(1))
+    for step in range(3):
+        assert optimizers.get_learning_rate(state) == float(rate(step))
+        updates, state = tx.update(jnp.ones(1), state, params)
+        np.testing.assert_array_equal(updates, [-float(rate(step))])
+
+
+# === freeze ===============================================================================
+
+
+def _frozen_setup():
+    params = {"base": jnp.arange(7.0), "head": {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}}
+    trainable = {"base": False, "head": True}  # one bool for the whole "head" subtree
+    tx = optimizers.AdamW(learning_rate=0.1, weight_decay=0.1, global_clipnorm=1.0)
+    return params, trainable, tx
+
+
+@pytest.mark.parametrize("as_function", [False, True])
+def test_freeze_keeps_frozen_params_and_trains_the_others_exactly(as_function):
+    params, trainable, tx = _frozen_setup()
+    full = {"base": False, "head": {"w": True, "b": True}}
+    mask = (lambda p: full) if as_function else trainable
+    frozen_tx = optimizers.freeze(tx, mask)
+    state = frozen_tx.init(params)
+    assert (7,) not in [x.shape for x in jax.tree.leaves(state)]  # no buffers for "base"
+    head, head_state = params["head"], tx.init(params["head"])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        grads = jax.tree.map(lambda p: jnp.asarray(rng.normal(size=p.shape), jnp.float32), params)
+        updates, state = frozen_tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        head_updates, head_state = tx.update(grads["head"], head_state, head)
+        head = optax.apply_updates(head, head_updates)
+    np.testing.assert_array_equal(params["base"], jnp.arange(7.0))
+    for got, want in zip(jax.tree.leaves(params["head"]), jax.tree.leaves(head), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert optimizers.get_learning_rate(state) == pytest.approx(0.1)
+    state = optimizers.set_learning_rate(state, 0.0)
+    updates, _ = frozen_tx.update(grads, state, params)
+    assert not any(bool(jnp.any(u != 0)) for u in jax.tree.leaves(updates))
+
+
+def test_freeze_errors():
+    params = {"a": jnp.zeros(2), "b": jnp.zeros(2)}
+    with pytest.raises(ValueError, match=r"freeze: trainable must be a tree of bools shaped like "
+                                         r"the params \(or a prefix of it"):
+        optimizers.freeze(optimizers.SGD(), {"a": True}).init(params)
+    with pytest.raises(TypeError, match=r"freeze: trainable must hold True or False for each "
+                                        r"param; got 1 at trainable\['b'\]"):
+        optimizers.freeze(optimizers.SGD(), {"a": True, "b": 1}).init(params)
+    with pytest.raises(TypeError, match=r"freeze: tx must be an optax transformation"):
+        optimizers.freeze("adam", {"a": True, "b": True})
+
+
+# === schedules ============================================================================
+
+
+def test_schedules_are_float32_and_jittable():
+    rate = schedules.CosineDecayRestarts(0.1, 10)
+    assert rate(3).dtype == jnp.float32 and rate(3).shape == ()
+    np.testing.assert_array_equal(jax.jit(rate)(jnp.int32(3)), rate(3))
+    assert float(schedules.ExponentialDecay(1.0, 2, 0.0)(0)) == 1.0  # Keras's 0**0
+    assert float(schedules.ExponentialDecay(1.0, 2, 0.0)(1)) == 0.0
+
+
+@pytest.mark.parametrize("rate", [
+    schedules.ExponentialDecay(0.1, 100, 0.96, staircase=True),
+    schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
+    schedules.PolynomialDecay(0.1, 100, cycle=True),
+    schedules.InverseTimeDecay(0.1, 10, 0.5),
+    schedules.CosineDecay(0.0, 100, warmup_target=0.1, warmup_steps=10),
+    schedules.CosineDecayRestarts(0.1, 20, m_mul=0.9),
+])
+def test_optimizer_with_a_schedule_round_trips_through_json(rate):
+    tx = optimizers.Adam(learning_rate=rate, beta_1=0.8)
+    data = json.loads(json.dumps(optimizers.serialize(tx)))
+    assert data["config"]["learning_rate"]["class_name"] == type(rate).__name__
+    rebuilt = optimizers.get(data)
+    assert rebuilt.config == tx.config and rebuilt.learning_rate == rate
+    assert schedules.deserialize(schedules.serialize(rate)) == rate
+    params = jnp.array([1.0, -1.0])
+    s1, s2 = tx.init(params), rebuilt.init(params)
+    for _ in range(3):
+        u1, s1 = tx.update(jnp.array([0.3, 0.2]), s1, params)
+        u2, s2 = rebuilt.update(jnp.array([0.3, 0.2]), s2, params)
+    np.testing.assert_array_equal(u1, u2)
+
+
+def test_plain_schedule_functions_are_not_serializable():
+    assert optimizers.serialize(optimizers.Adam(optax.linear_schedule(0.1, 0.0, 10))) is None
+    with pytest.raises(TypeError, match=r"serialize: expected one of the schedules "
+                                        r"\['CosineDecay'.*A plain function cannot be stored"):
+        schedules.serialize(optax.linear_schedule(0.1, 0.0, 10))
+
+
+def test_keras_style_serialized_schedule_is_accepted():
+    keras_style = {"module": "keras.optimizers.schedules", "class_name": "InverseTimeDecay",
+                   "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5,
+                              "staircase": False, "name": "InverseTimeDecay"},
+                   "registered_name": None}
+    tx = optimizers.get({"name": "sgd", "config": {"learning_rate": keras_style}})
+    assert tx.learning_rate == schedules.InverseTimeDecay(0.1, 10, 0.5)
+
+
+SCHEDULE_ERRORS = [
+    (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), ValueError,
+     r"ExponentialDecay: decay_steps must be positive \(> 0\); got decay_steps=0\.0"),
+    (lambda: schedules.ExponentialDecay(-0.1, 10, 0.5), ValueError,
+     r"ExponentialDecay: initial_learning_rate must be non-negative"),
+    (lambda: schedules.ExponentialDecay(0.1, 10, math.nan), ValueError,
+     r"ExponentialDecay: decay_rate must be finite"),
+    (lambda: schedules.ExponentialDecay(0.1, 10, 0.5, staircase=1), TypeError,
+     r"ExponentialDecay: staircase must be True or False; got 1"),
+    (lambda: schedules.ExponentialDecay(0.1, 10, 0.5, name=3), TypeError,
+     r"ExponentialDecay: name must be a str; got 3"),
+    (lambda: schedules.PiecewiseConstantDecay(10, [0.1]), TypeError,
+     r"PiecewiseConstantDecay: boundaries must be a list of numbers; got 10"),
+    (lambda: schedules.PiecewiseConstantDecay([10], [0.1]), ValueError,
+     r"values must have one more element than boundaries; got 1 boundaries \[10\] and 1"),
+    (lambda: schedules.PiecewiseConstantDecay([10, 10], [0.1, 0.2, 0.3]), ValueError,
+     r"PiecewiseConstantDecay: boundaries must be strictly increasing; got \[10, 10\]"),
+    (lambda: schedules.PiecewiseConstantDecay([10], [0.1, math.inf]), ValueError,
+     r"PiecewiseConstantDecay: each value must be finite"),
+    (lambda: schedules.PiecewiseConstantDecay(["a"], [0.1, 0.2]), TypeError,
+     r"PiecewiseConstantDecay: each boundary must be a float; got 'a'"),
+    (lambda: schedules.PolynomialDecay(0.1, 10, power=-1.0), ValueError,
+     r"PolynomialDecay: power must be non-negative"),
+    (lambda: schedules.PolynomialDecay(0.1, 10, end_learning_rate=math.inf), ValueError,
+     r"PolynomialDecay: end_learning_rate must be finite"),
+    (lambda: schedules.InverseTimeDecay(0.1, -5, 0.5), ValueError,
+     r"InverseTimeDecay: decay_steps must be positive"),
+    (lambda: schedules.CosineDecay(0.1, 10, alpha=1.5), ValueError,
+     r"CosineDecay: alpha must be in \[0, 1\]; got alpha=1\.5"),
+    (lambda: schedules.CosineDecay(0.1, 10, warmup_target=-1.0), ValueError,
+     r"CosineDecay: warmup_target must be non-negative"),
+    (lambda: schedules.CosineDecay(0.1, 10, warmup_steps=-1), ValueError,
+     r"CosineDecay: warmup_steps must be non-negative"),
+    (lambda: schedules.CosineDecayRestarts(0.1, 10, t_mul=0.0), ValueError,
+     r"CosineDecayRestarts: t_mul must be positive"),
+    (lambda: schedules.CosineDecayRestarts(0.1, 10, m_mul=-1.0), ValueError,
+     r"CosineDecayRestarts: m_mul must be non-negative"),
+    (lambda: schedules.deserialize({"class_name": "CosineDecay"}), TypeError,
+     r"deserialize: a serialized schedule is a dict"),
+    (lambda: schedules.deserialize({"class_name": "CosineDcay", "config": {}}), ValueError,
+     r"Unknown learning-rate schedule 'CosineDcay' for class_name; did you mean 'CosineDecay'"),
+    (lambda: schedules.LearningRateSchedule()(0), NotImplementedError,
+     r"LearningRateSchedule must define __call__\(self, step\)"),
+]
+
+
+@pytest.mark.parametrize("make,error,match", SCHEDULE_ERRORS)
+def test_schedule_argument_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+# === the package is a leaf ================================================================
+
+
+def test_package_imports_only_errors_from_fnnet_and_no_optax_internals():
+    package = pathlib.Path(optimizers.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("optax._src"), (path.name, name)
+                if name == "fnnet" or name.startswith("fnnet."):
+                    assert name in ("fnnet._errors",) or name.startswith("fnnet.optimizers"), (
+                        path.name, name)
