@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import jax
+import jax.numpy as jnp
 
 PyTree = Any
 
@@ -50,6 +51,9 @@ __all__ = [
     "keeps_mask",
     "strip_masks",
     "trainable_mask",
+    "regularization",
+    "apply_constraints",
+    "has_regularization",
     "from_stax",
     "split_rng",
     "num_elements",
@@ -133,7 +137,7 @@ def keeps_mask(apply: Callable) -> Callable:
 # ---------------------------------------------------------------------------------------- Layer
 _FIELDS = ("init", "apply", "name", "kind", "config", "input_shape", "logits",
            "output_activation", "supports_masking", "uses_batch_mask", "inference_when_frozen",
-           "trainable")
+           "regularizer", "constraint", "trainable")
 
 
 class Layer:
@@ -158,7 +162,11 @@ class Layer:
     * ``supports_masking``: ``apply`` accepts :class:`Masked` inputs (see the module docs);
     * ``uses_batch_mask``: ``apply`` takes the ``batch_mask`` keyword;
     * ``inference_when_frozen``: a frozen layer runs with ``training=False`` (Keras's rule for
-      BatchNormalization).
+      BatchNormalization);
+    * ``regularizer``: ``penalty(params) -> scalar``, the weight penalty of the layer's own
+      params (its ``kernel_regularizer`` and ``bias_regularizer``), or None;
+    * ``constraint``: ``project(params) -> params``, applied after every update (its
+      ``kernel_constraint`` and ``bias_constraint``), or None.
 
     ``trainable`` is the one mutable attribute, as in Keras: ``layer.trainable = False``
     freezes the layer's params for models compiled afterwards (and for
@@ -201,6 +209,8 @@ class Layer:
         supports_masking: bool = False,
         uses_batch_mask: bool = False,
         inference_when_frozen: bool = False,
+        regularizer: Callable[[PyTree], jax.Array] | None = None,
+        constraint: Callable[[PyTree], PyTree] | None = None,
         trainable: bool = True,
     ):
         if not callable(init) or not callable(apply):
@@ -222,6 +232,8 @@ class Layer:
         set_(self, "_supports_masking", bool(supports_masking))
         set_(self, "_uses_batch_mask", bool(uses_batch_mask))
         set_(self, "_inference_when_frozen", bool(inference_when_frozen))
+        set_(self, "_regularizer", regularizer)
+        set_(self, "_constraint", constraint)
         set_(self, "_trainable", _check_trainable(trainable))
 
     def __init_subclass__(cls, **kwargs):
@@ -236,8 +248,18 @@ class Layer:
     config = property(lambda self: self._config, doc="The constructor's arguments (read-only).")
     input_shape = property(lambda self: self._input_shape,
                            doc="The per-example input shape given to the constructor, or None.")
-    logits = property(lambda self: self._logits,
-                      doc="The layer without its final softmax/sigmoid, or None.")
+    @property
+    def logits(self) -> Layer | None:
+        """The layer without its final softmax/sigmoid (same params and state), or None.
+
+        It shares this layer's ``trainable`` flag, regularizer and constraint: they describe
+        the same params.
+        """
+        if self._logits is None:
+            return None
+        return self._logits.replace(trainable=self._trainable, regularizer=self._regularizer,
+                                    constraint=self._constraint)
+
     output_activation = property(lambda self: self._output_activation,
                                  doc="The name of the activation ``logits`` leaves out, or None.")
     supports_masking = property(lambda self: self._supports_masking,
@@ -246,6 +268,10 @@ class Layer:
                                doc="Whether ``apply`` takes the ``batch_mask`` keyword.")
     inference_when_frozen = property(lambda self: self._inference_when_frozen,
                                      doc="Whether a frozen layer runs with ``training=False``.")
+    regularizer = property(lambda self: self._regularizer,
+                           doc="``penalty(params) -> scalar`` for the layer's own params, or None.")
+    constraint = property(lambda self: self._constraint,
+                          doc="``project(params) -> params`` after each update, or None.")
 
     @property
     def trainable(self) -> bool:
@@ -394,12 +420,28 @@ def call(layer: Layer, params: PyTree, state: PyTree, x: Any, *, rng: jax.Array 
     return layer.apply(params, state, x, **kwargs)
 
 
+def _children(layer: Layer, params: PyTree) -> list | None:
+    """``[(child, child_params), ...]`` of a combinator or model, or None for a plain layer.
+
+    A layer's children are listed in ``config["layers"]`` (params: a tuple, one entry per
+    child) or ``config["layer"]`` (params: the child's own), as every combinator and model
+    records them.
+    """
+    config = layer.config or {}
+    if "layer" in config and isinstance(config["layer"], Layer):
+        return [(config["layer"], params)]
+    children = config.get("layers")
+    if isinstance(children, (list, tuple)) and isinstance(params, (list, tuple)) and len(
+            children) == len(params):
+        return list(zip(children, params, strict=True))
+    return None
+
+
 def trainable_mask(layer: Any, params: PyTree) -> PyTree:
     """A tree of bools shaped like ``params``: True where a param trains.
 
-    A layer with ``trainable=False`` freezes all its params; combinators and models (whose
-    ``config["layers"]`` lists their children and whose params are a tuple of the children's)
-    ask each child. Give the result to :func:`fnnet.optimizers.freeze`.
+    A layer with ``trainable=False`` freezes all its params; combinators and models ask each
+    child. Give the result to :func:`fnnet.optimizers.freeze`.
 
     Example:
         >>> import jax
@@ -414,15 +456,74 @@ def trainable_mask(layer: Any, params: PyTree) -> PyTree:
     layer = as_layer(layer, "trainable_mask")
     if not layer.trainable:
         return jax.tree.map(lambda _: False, params)
+    children = _children(layer, params)
+    if children is None:
+        return jax.tree.map(lambda _: True, params)
+    if len(children) == 1 and "layer" in (layer.config or {}):
+        return trainable_mask(*children[0])
+    return type(params)(trainable_mask(c, p) for c, p in children)
+
+
+def has_regularization(layer: Any) -> bool:
+    """Whether any trainable layer in ``layer`` has a weight penalty or a constraint."""
+    layer = as_layer(layer, "has_regularization")
+    if not layer.trainable:
+        return False
+    if layer.regularizer is not None or layer.constraint is not None:
+        return True
     config = layer.config or {}
-    children = config.get("layers")
-    if children is None and "layer" in config:
-        children, params = [config["layer"]], (params,)
-        return trainable_mask(children[0], params[0])
-    if isinstance(children, (list, tuple)) and isinstance(params, (list, tuple)) and len(
-            children) == len(params):
-        return type(params)(trainable_mask(c, p) for c, p in zip(children, params, strict=True))
-    return jax.tree.map(lambda _: True, params)
+    children = config.get("layers") or ([config["layer"]] if isinstance(
+        config.get("layer"), Layer) else [])
+    return any(has_regularization(c) for c in children if isinstance(c, Layer))
+
+
+def regularization(layer: Any, params: PyTree) -> jax.Array:
+    """The sum of the weight penalties of every trainable layer in ``layer`` (Keras's rule).
+
+    Add it to your objective in a custom train step; ``fit`` does.
+
+    Example:
+        >>> import jax
+        >>> from fnnet import layers, serial
+        >>> model = serial(layers.Dense(2, kernel_regularizer="l2"), layers.Dense(1))
+        >>> _, params, _ = model.init(jax.random.key(0), (None, 3))
+        >>> float(regularization(model, params)) > 0
+        True
+    """
+    layer = as_layer(layer, "regularization")
+    total = jnp.zeros((), jnp.float32)
+    if not layer.trainable:
+        return total
+    if layer.regularizer is not None:
+        total = total + jnp.asarray(layer.regularizer(params), jnp.float32)
+    for child, p in _children(layer, params) or ():
+        total = total + regularization(child, p)
+    return total
+
+
+def apply_constraints(layer: Any, params: PyTree) -> PyTree:
+    """``params`` with every trainable layer's constraint applied (after an update, as Keras).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import layers
+        >>> dense = layers.Dense(2, kernel_constraint="non_neg")
+        >>> params = {"kernel": -jnp.ones((3, 2)), "bias": -jnp.ones(2)}
+        >>> out = apply_constraints(dense, params)
+        >>> float(out["kernel"].min()), float(out["bias"].min())
+        (0.0, -1.0)
+    """
+    layer = as_layer(layer, "apply_constraints")
+    if not layer.trainable:
+        return params
+    if layer.constraint is not None:
+        params = layer.constraint(params)
+    children = _children(layer, params)
+    if children is None:
+        return params
+    if len(children) == 1 and "layer" in (layer.config or {}):
+        return apply_constraints(*children[0])
+    return type(params)(apply_constraints(c, p) for c, p in children)
 
 
 def from_stax(pair: Any, name: str | None = None) -> Layer:

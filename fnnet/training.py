@@ -36,7 +36,16 @@ from fnnet import activations as activations_lib
 from fnnet import losses as losses_lib
 from fnnet import metrics as metrics_lib
 from fnnet import optimizers as optimizers_lib
-from fnnet.core import Layer, Masked, as_layer, call, init_layer
+from fnnet.core import (
+    Layer,
+    Masked,
+    apply_constraints,
+    as_layer,
+    call,
+    has_regularization,
+    init_layer,
+    regularization,
+)
 
 PyTree = Any
 
@@ -311,6 +320,9 @@ def make_steps(
         if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
             metrics_lib.get(m)
     loss_weight = float(loss_weight)
+    # Weight penalties join the loss (and the reported loss, as in Keras); constraints project
+    # the params after every update. Both only when some layer has one: no cost otherwise.
+    hooks = has_regularization(forward)
 
     @functools.lru_cache(maxsize=64)
     def _metric_set(y_shape, pred_shape):
@@ -355,11 +367,15 @@ def make_steps(
             out, new_state = call(forward, params, ts.state, x, rng=step_rng, training=True,
                                   batch_mask=mask)
             loss_value, y_al = batch_loss(out, y, sw, mask)
+            if hooks:
+                loss_value = loss_value + regularization(forward, params).astype(loss_value.dtype)
             return loss_value, (out, new_state, y_al)
 
         (loss_value, (out, new_state, y_al)), grads = jax.value_and_grad(
             objective, has_aux=True)(ts.params)
         ts = ts.apply_gradients(grads, state=new_state)
+        if hooks:
+            ts = ts.replace(params=apply_constraints(forward, ts.params))
         y_pred = to_pred(_values(out)[0])
         logs = logs.update(loss_value, rows_of(x, mask), y_al, y_pred, sample_weight=sw,
                            mask=mask)
@@ -369,6 +385,8 @@ def make_steps(
         x, y, sw = _unpack(batch, "eval_update")
         out, _ = call(forward, params, state, x, rng=None, training=False)
         loss_value, y_al = batch_loss(out, y, sw, mask)
+        if hooks:
+            loss_value = loss_value + regularization(forward, params).astype(loss_value.dtype)
         return logs.update(loss_value, rows_of(x, mask), y_al, to_pred(_values(out)[0]),
                            sample_weight=sw, mask=mask)
 

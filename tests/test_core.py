@@ -64,12 +64,12 @@ def test_equality_and_hash_see_only_the_two_functions():
 def test_metadata_survives_replace_pytree_round_trips_and_jit():
     dense = Dense(3, activation="softmax", name="out")
     renamed = dense._replace(name="head")  # the NamedTuple spelling still works
-    assert renamed.name == "head" and renamed.kind == "Dense" and renamed.logits is dense.logits
+    assert renamed.name == "head" and renamed.kind == "Dense" and renamed.logits == dense.logits
     assert repr(renamed).startswith("Dense(units=3") and "name='head'" in repr(renamed)
     leaves, treedef = jax.tree.flatten(dense)
     assert leaves == []  # a layer is a pytree with no leaves: transformations pass it through
     again = jax.tree.unflatten(treedef, leaves)
-    assert again.logits is dense.logits and again.name == "out"
+    assert again.logits == dense.logits and again.name == "out"
     mapped = jax.tree.map(lambda a: a, {"layer": dense})["layer"]
     assert mapped.output_activation == "softmax" and mapped.logits is not None
     # As a static jit argument it keeps everything too.

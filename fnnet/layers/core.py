@@ -13,7 +13,10 @@ import jax
 import jax.numpy as jnp
 
 from fnnet import activations as activations_lib
+from fnnet import constraints as constraints_lib
 from fnnet import initializers as initializers_lib
+from fnnet import mixed_precision
+from fnnet import regularizers as regularizers_lib
 from fnnet.core import Layer, keeps_mask
 
 __all__ = ["Dense", "Activation", "Flatten", "Reshape", "Dropout", "Identity"]
@@ -59,15 +62,52 @@ def _activation_name(fn: Callable) -> str | None:
     return activations_lib.serialize(fn)
 
 
+def weight_hooks(regularizers: dict[str, Any], constraints: dict[str, Any]) -> tuple[dict, Any, Any]:
+    """Resolves ``kernel_regularizer=...``-style arguments for the params they name.
+
+    Returns ``(config entries, regularizer, constraint)``: the config entries to record (by
+    name), ``regularizer(params) -> scalar`` summing each named param's penalty (or None), and
+    ``constraint(params) -> params`` projecting each named param (or None). Keys are param
+    names (``"kernel"``, ``"bias"``...); a param a layer does not have is skipped.
+    """
+    regs = {k: regularizers_lib.get(v) for k, v in regularizers.items()}
+    cons = {k: constraints_lib.get(v) for k, v in constraints.items()}
+    config = {}
+    for k, v in regs.items():
+        config[f"{k}_regularizer"] = regularizers_lib.serialize(v)
+    for k, v in cons.items():
+        config[f"{k}_constraint"] = constraints_lib.serialize(v)
+    active_regs = {k: v for k, v in regs.items() if v is not None}
+    active_cons = {k: v for k, v in cons.items() if v is not None}
+
+    def regularizer(params):
+        total = jnp.zeros((), jnp.float32)
+        for k, fn in active_regs.items():
+            if k in params:
+                total = total + jnp.asarray(fn(params[k]), jnp.float32)
+        return total
+
+    def constraint(params):
+        return {k: (active_cons[k](v) if k in active_cons else v) for k, v in params.items()}
+
+    return (config, regularizer if active_regs else None, constraint if active_cons else None)
+
+
 def Dense(
     units: int,
     activation: str | Callable | None = None,
     use_bias: bool = True,
     kernel_initializer: str | Callable = "glorot_uniform",
     bias_initializer: str | Callable = "zeros",
+    kernel_regularizer: Any = None,
+    bias_regularizer: Any = None,
+    kernel_constraint: Any = None,
+    bias_constraint: Any = None,
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
     trainable: bool = True,
+    dtype: Any = None,
+    param_dtype: Any = None,
 ) -> Layer:
     """A densely connected layer: ``activation(x @ kernel + bias)``.
 
@@ -86,9 +126,16 @@ def Dense(
         use_bias: whether to add a bias.
         kernel_initializer: an initializer name or ``init(key, shape, dtype)`` callable.
         bias_initializer: likewise, for the bias.
+        kernel_regularizer, bias_regularizer: a penalty on the kernel/bias added to the
+            training loss: a name (``"l2"``), :mod:`fnnet.regularizers` instance or callable.
+        kernel_constraint, bias_constraint: a projection applied after every update: a name
+            (``"max_norm"``), :mod:`fnnet.constraints` instance or callable.
         input_shape: the per-example input shape (no batch dim), read by ``Sequential``.
         name: an optional name.
         trainable: False freezes the params (Keras's ``trainable``; also settable later).
+        dtype: the dtype policy (:mod:`fnnet.mixed_precision`): None for the global one,
+            ``"mixed_bfloat16"``, ``"float32"``...; the computation's dtype.
+        param_dtype: the params' storage dtype (default: the policy's variable dtype).
 
     A data mask (:class:`fnnet.Masked`) passes through unchanged, as in Keras.
 
@@ -110,6 +157,10 @@ def Dense(
     bias_init = initializers_lib.get(bias_initializer)
     declared = _check_input_shape("Dense", input_shape)
     label = f"Dense({units})"
+    hook_config, regularizer, constraint = weight_hooks(
+        {"kernel": kernel_regularizer, "bias": bias_regularizer},
+        {"kernel": kernel_constraint, "bias": bias_constraint})
+    policy, _, store = mixed_precision.resolve(dtype, param_dtype)
 
     def make(activation_fn: Callable) -> tuple[Callable, Callable]:
         def init(rng, input_shape):
@@ -121,9 +172,9 @@ def Dense(
                 )
             _check_declared(label, declared, input_shape)
             k_rng, b_rng = jax.random.split(rng)
-            params = {"kernel": kernel_init(k_rng, (input_shape[-1], units), jnp.float32)}
+            params = {"kernel": kernel_init(k_rng, (input_shape[-1], units), store)}
             if use_bias:
-                params["bias"] = bias_init(b_rng, (units,), jnp.float32)
+                params["bias"] = bias_init(b_rng, (units,), store)
             return (*input_shape[:-1], units), params, ()
 
         def apply(params, state, x, *, rng=None, training=False):
@@ -134,9 +185,10 @@ def Dense(
                     f"input of shape {tuple(x.shape)}. Reshape the input, or rebuild the layer "
                     f"for {x.shape[-1] if x.ndim else 'this'} features."
                 )
-            y = jnp.asarray(x, kernel.dtype) @ kernel
+            compute = mixed_precision.compute_dtype(policy, kernel)
+            y = jnp.asarray(x, compute) @ kernel.astype(compute)
             if use_bias:
-                y = y + params["bias"].reshape((1,) * (y.ndim - 1) + (units,))
+                y = y + params["bias"].astype(compute).reshape((1,) * (y.ndim - 1) + (units,))
             return activation_fn(y), state
 
         return init, keeps_mask(apply)
@@ -150,11 +202,15 @@ def Dense(
         "use_bias": use_bias,
         "kernel_initializer": initializers_lib.serialize(kernel_init) or kernel_init,
         "bias_initializer": initializers_lib.serialize(bias_init) or bias_init,
+        **{k: v for k, v in hook_config.items() if v is not None},
+        **mixed_precision.config_entry(policy, param_dtype, policy.variable_dtype),
     }
     if declared is not None:
         config["input_shape"] = declared
     return Layer(
         *make(act),
+        regularizer=regularizer,
+        constraint=constraint,
         name=name,
         kind="Dense",
         config=config,
