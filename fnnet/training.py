@@ -58,6 +58,7 @@ __all__ = [
     "make_predict_step",
     "as_key",
     "unalias",
+    "init_optimizer",
 ]
 
 
@@ -90,6 +91,12 @@ def unalias(tree: PyTree) -> PyTree:
         return leaf
 
     return jax.tree.map(fresh, tree)
+
+
+def init_optimizer(tx: optax.GradientTransformation, params: PyTree) -> PyTree:
+    """``tx.init(params)``, with no buffer shared between leaves (see :func:`unalias`)."""
+    with jax.numpy_dtype_promotion("standard"):
+        return unalias(tx.init(params))
 
 
 @functools.partial(jax.tree_util.register_dataclass,
@@ -158,7 +165,7 @@ class TrainState:
                     rng: jax.Array | int) -> TrainState:
         """A train state for existing ``params`` and ``state``, the optimizer freshly set up."""
         tx = optimizers_lib.get(optimizer)
-        return cls(params, state, unalias(tx.init(params)), as_key(rng),
+        return cls(params, state, init_optimizer(tx, params), as_key(rng),
                    jnp.zeros((), jnp.int32), tx)
 
     def apply_gradients(self, grads: PyTree, *, state: PyTree = None, **extra_args: Any
@@ -171,11 +178,15 @@ class TrainState:
             **extra_args: passed to ``tx.update`` for a ``GradientTransformationExtraArgs``
                 (e.g. ``value=loss`` for optax's line searches).
         """
-        if extra_args:
-            updates, opt_state = self.tx.update(grads, self.opt_state, self.params, **extra_args)
-        else:
-            updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
-        params = optax.apply_updates(self.params, updates)
+        # optax is written for JAX's standard dtype promotion (int step counts meet float
+        # rates); under a user's strict promotion its transformations still run as intended.
+        with jax.numpy_dtype_promotion("standard"):
+            if extra_args:
+                updates, opt_state = self.tx.update(grads, self.opt_state, self.params,
+                                                    **extra_args)
+            else:
+                updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
+            params = optax.apply_updates(self.params, updates)
         return dataclasses.replace(
             self, params=params, opt_state=opt_state, step=self.step + 1,
             state=self.state if state is None else state)

@@ -5,6 +5,7 @@ import re
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from _helpers import assert_history_close
 
@@ -574,3 +575,93 @@ def test_jax_arrays_are_accepted_as_they_are():
     bad = jnp.asarray(x).at[2, 3].set(jnp.inf)
     with pytest.raises(ValueError, match=r"x contains NaN or Inf \(first at index \(2, 3\)\)"):
         b.evaluate(bad, jnp.asarray(y), verbose=0)
+
+
+# --------------------------------------------------------------------------- the open core
+def test_a_users_epoch_loop_on_the_public_pieces_matches_fits_history_exactly():
+    x, y = make_data(70)
+    reference = small_model(seed=3, dropout=0.2)
+    ts0 = reference.train_state
+    history = reference.fit(x, y, epochs=3, batch_size=16, verbose=0).history
+
+    model = small_model(seed=3, dropout=0.2)  # the same model, built and compiled the same way
+    steps = fnnet.make_steps(model, "sparse_categorical_crossentropy", ["accuracy"])
+    run_epoch = jax.jit(fnnet.loop.epoch(steps.train_update, batch_size=16, shuffle=True))
+    data = jax.device_put((x, y))
+    ts, logs, mine = ts0, steps.init_logs(x, y), {}
+    for _ in range(3):
+        ts, logs = run_epoch(ts, logs, data)
+        for key, value in logs.result().items():
+            mine.setdefault(key, []).append(float(value))
+    assert_history_close(mine, history, rtol=0, atol=0)
+    jax.tree.map(np.testing.assert_array_equal, ts.params, reference.params)
+
+
+def test_arrays_a_user_holds_survive_fit():
+    x, y = make_data(64)
+    model = small_model()
+    snapshot = model.params
+    weights_before = [np.asarray(a) for a in jax.tree.leaves(snapshot)]
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for a, b in zip(jax.tree.leaves(snapshot), weights_before, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), b)  # not deleted, not changed
+    model.params = snapshot  # and they can be put back
+    np.testing.assert_array_equal(jax.tree.leaves(model.params)[0], weights_before[0])
+
+
+def test_a_named_optimizer_with_an_optax_schedule_trains_in_fit():
+    x, y = make_data(64)
+    tx = fnnet.optimizers.get("adam", learning_rate=optax.linear_schedule(1e-3, 1e-4, 100))
+    model = small_model(optimizer=tx)
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.optimizer.learning_rate == pytest.approx(1e-3 - 9e-4 * 8 / 100, rel=1e-5)
+
+
+def _chain():
+    return optax.chain(optax.clip_by_global_norm(1.0),
+                       optax.inject_hyperparams(optax.adam)(learning_rate=1e-2))
+
+
+def test_any_optax_chain_trains_saves_and_resumes_exactly(tmp_path):
+    x, y = make_data(64)
+    straight = small_model(optimizer=_chain())
+    straight.fit(x, y, epochs=4, batch_size=16, verbose=0)
+
+    first = small_model(optimizer=_chain())
+    first.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    path = tmp_path / "chain.safetensors"
+    first.save(path)
+    assert first.get_compile_config()["custom_objects"] == ["optimizer"]
+    with pytest.raises(ValueError, match=r"compiled with the custom optimizer \(an optax "
+                                         r"transformation\) 'optimizer'.*custom_objects="
+                                         r"\{'optimizer': optimizer\}"):
+        models.load_model(path)
+    again = models.load_model(path, custom_objects={"optimizer": _chain()})
+    again.fit(x, y, epochs=4, initial_epoch=2, batch_size=16, verbose=0)
+    for a, b in zip(again.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_learning_rate_access_and_callbacks_work_through_a_chain():
+    x, y = make_data(64)
+    model = small_model(optimizer=_chain())
+    assert model.optimizer.learning_rate == pytest.approx(1e-2)
+    model.optimizer.learning_rate = 5e-3
+    assert model.optimizer.learning_rate == pytest.approx(5e-3)
+    reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[reduce])
+    assert model.optimizer.learning_rate == pytest.approx(5e-3 * 0.5)  # epoch 2 did not improve
+    plain = small_model(optimizer=optax.adam(1e-3))
+    with pytest.raises(ValueError, match=r"has no injectable learning rate.*optax."
+                                         r"inject_hyperparams\(optax.adam\)"):
+        plain.optimizer.learning_rate  # noqa: B018
+
+
+def test_optax_multisteps_is_accepted():
+    x, y = make_data(64)
+    model = small_model(optimizer=optax.MultiSteps(optax.sgd(0.1), every_k_schedule=2))
+    before = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert int(model.train_state.step) == 4
+    assert not np.array_equal(before[0], model.get_weights()[0])

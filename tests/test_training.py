@@ -359,3 +359,138 @@ def test_targets_of_shape_n_against_outputs_of_shape_n_1(loss):
     np.testing.assert_allclose(logs["mae"], np.mean(np.abs(y - pred[:, 0])), rtol=1e-5)
     _, train_logs = jax.jit(make_train_step(model, loss))(ts, x, y)
     np.testing.assert_allclose(train_logs["loss"], true_loss, rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimizer lives in one place: the TrainState.
+
+
+def test_the_step_uses_the_train_states_optimizer_and_refuses_another():
+    model = Dense(1, kernel_initializer="zeros")
+    ts = TrainState.create(model, optax.sgd(0.01), rng=0, input_shape=(None, 2))
+    x, y = jnp.ones((4, 2)), jnp.ones((4, 1))
+    new, _ = jax.jit(make_train_step(model, "mse", optimizer=ts.tx))(ts, x, y)
+    # mse gradient at zero weights: d/dk mean((1 - x@k)^2) = -2 per kernel entry; lr 0.01.
+    np.testing.assert_allclose(new.params["kernel"], np.full((2, 1), 0.02), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"the optimizer lives in the TrainState .* is a different "
+                                         r"object\. Create the state with the optimizer you mean"):
+        jax.jit(make_train_step(model, "mse", optimizer=optax.sgd(100.0)))(ts, x, y)
+    with pytest.raises(TypeError, match=r"got the optimizer 'rmsprop' where the metrics go\. The "
+                                        r"optimizer now lives in the TrainState"):
+        make_train_step(model, "mse", "rmsprop")
+    with pytest.raises(TypeError, match=r"got the optimizer GradientTransformation"):
+        make_train_step(model, "mse", optax.adam(1e-3))
+
+
+def test_train_state_is_a_pytree_that_jit_donates_and_checkpoints_save(tmp_path):
+    from fnnet import checkpoint
+
+    model = serial(Dense(3, activation="relu"), Dense(1))
+    ts = TrainState.create(model, "adam", rng=0, input_shape=(None, 2))
+    assert isinstance(jax.tree.leaves(ts)[0], jax.Array)
+    assert not any(isinstance(leaf, optax.GradientTransformation) for leaf in jax.tree.leaves(ts))
+    step = jax.jit(make_train_step(model, "mse"), donate_argnums=0)
+    x, y = jnp.ones((4, 2)), jnp.zeros((4, 1))
+    ts, _ = step(ts, x, y)
+    ts, _ = step(ts, x, y)  # donating twice: no shared buffers in the state
+    checkpoint.save_tree(tmp_path / "ts.safetensors", ts)
+    again, _ = checkpoint.load_tree(tmp_path / "ts.safetensors", ts)
+    assert again.tx is ts.tx and int(again.step) == 2
+    jax.tree.map(np.testing.assert_array_equal, again.params, ts.params)
+
+
+def test_a_named_optimizer_with_an_optax_schedule_donates_cleanly():
+    tx = optimizers.get("adam", learning_rate=optax.linear_schedule(1e-3, 1e-4, 100))
+    model = Dense(1)
+    ts = TrainState.create(model, tx, rng=0, input_shape=(None, 2))
+    ids = [id(a) for a in jax.tree.leaves(ts)]
+    assert len(ids) == len(set(ids))
+    step = jax.jit(make_train_step(model, "mse"), donate_argnums=0)
+    for _ in range(3):
+        ts, logs = step(ts, jnp.ones((4, 2)), jnp.zeros((4, 1)))
+    assert int(ts.step) == 3 and np.isfinite(float(logs["loss"]))
+
+
+def test_a_loss_that_returns_a_scalar_is_refused_with_the_fix():
+    model = Dense(1)
+    ts = TrainState.create(model, "sgd", rng=0, input_shape=(None, 2))
+    step = make_train_step(model, lambda y, p: jnp.mean(jnp.square(y - p)))
+    with pytest.raises(ValueError, match=r"returned shape \(\) for predictions of shape \(4, 1\); "
+                                         r"fnnet losses return one value per example.*Reduce over "
+                                         r"the last axis only"):
+        jax.jit(step)(ts, jnp.ones((4, 2)), jnp.zeros((4, 1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Your own objective: value_and_grad over ts.params, then ts.apply_gradients.
+
+
+def _tiny_classifier():
+    model = serial(Dense(8, activation="relu"), Dense(3))
+    ts = TrainState.create(model, optax.sgd(0.1), rng=0, input_shape=(None, 4))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(12, 4)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 3, size=12), jnp.int32)
+    return model, ts, x, y
+
+
+def test_custom_objective_l2_on_some_layers_and_an_auxiliary_loss():
+    model, ts, x, y = _tiny_classifier()
+
+    def objective(params):
+        logits, new_state = model.apply(params, ts.state, x, training=True)
+        ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+        l2 = 1e-2 * jnp.sum(jnp.square(params[0]["kernel"]))  # the first layer only
+        aux = 0.1 * jnp.mean(jnp.square(logits))  # keep logits small
+        return ce + l2 + aux, new_state
+
+    (loss, new_state), grads = jax.value_and_grad(objective, has_aux=True)(ts.params)
+    new = ts.apply_gradients(grads, state=new_state)
+    # By hand: sgd(0.1) moves every param by -0.1 * grad; the L2 term adds 0.02 * k to layer 0's.
+    grads_without = jax.grad(lambda p: objective(p)[0] - 1e-2 * jnp.sum(
+        jnp.square(p[0]["kernel"])))(ts.params)
+    np.testing.assert_allclose(grads[0]["kernel"] - grads_without[0]["kernel"],
+                               2e-2 * ts.params[0]["kernel"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(grads[1]["kernel"], grads_without[1]["kernel"], rtol=1e-6)
+    np.testing.assert_allclose(new.params[1]["bias"], ts.params[1]["bias"] - 0.1 * grads[1]["bias"],
+                               rtol=1e-6, atol=1e-7)
+    assert int(new.step) == 1 and np.isfinite(float(loss))
+
+
+def test_custom_objective_dp_sgd_per_example_clipped_gradients():
+    model, ts, x, y = _tiny_classifier()
+    clip, noise = 1.0, 0.5
+
+    def one_loss(params, xi, yi):
+        logits, _ = model.apply(params, ts.state, xi[None], training=True)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yi[None])[0]
+
+    def clipped(g):
+        norm = jnp.sqrt(sum(jnp.sum(jnp.square(a)) for a in jax.tree.leaves(g)))
+        return jax.tree.map(lambda a: a * jnp.minimum(1.0, clip / norm), g)
+
+    @jax.jit
+    def dp_step(ts, x, y, key):
+        per_example = jax.vmap(jax.grad(one_loss), in_axes=(None, 0, 0))(ts.params, x, y)
+        summed = jax.tree.map(lambda g: jnp.sum(g, 0), jax.vmap(clipped)(per_example))
+        leaves, treedef = jax.tree.flatten(summed)
+        keys = jax.random.split(key, len(leaves))
+        noisy = [g + noise * clip * jax.random.normal(k, g.shape) for g, k in
+                 zip(leaves, keys, strict=True)]
+        return ts.apply_gradients(jax.tree.map(lambda g: g / x.shape[0],
+                                               jax.tree.unflatten(treedef, noisy)))
+
+    key = jax.random.key(1)
+    new = dp_step(ts, x, y, key)
+    # The same computation example by example, in a Python loop.
+    total = jax.tree.map(jnp.zeros_like, ts.params)
+    for i in range(x.shape[0]):
+        total = jax.tree.map(jnp.add, total, clipped(jax.grad(one_loss)(ts.params, x[i], y[i])))
+    leaves, treedef = jax.tree.flatten(total)
+    keys = jax.random.split(key, len(leaves))
+    noisy = [g + noise * clip * jax.random.normal(k, g.shape) for g, k in
+             zip(leaves, keys, strict=True)]
+    expected = ts.apply_gradients(jax.tree.map(lambda g: g / x.shape[0],
+                                               jax.tree.unflatten(treedef, noisy)))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+                 new.params, expected.params)

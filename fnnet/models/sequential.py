@@ -31,7 +31,7 @@ from fnnet.models.compiling import (
 )
 from fnnet.models.programs import Programs
 from fnnet.saving import model_files
-from fnnet.training import TrainState, make_predict_step, unalias
+from fnnet.training import TrainState, init_optimizer, make_predict_step
 
 __all__ = ["Sequential", "Input"]
 
@@ -124,7 +124,8 @@ class Sequential(Layer):
                 )
             for layer in layers:
                 self.add(layer)
-        self.trainable = trainable
+        if not trainable:  # as Keras: the model's flag, and (when False) every layer's
+            self.trainable = False
 
     # Identity semantics: every model is its own computation.
     __hash__ = object.__hash__
@@ -278,7 +279,7 @@ class Sequential(Layer):
         params, states = tuple(params), tuple(states)
         tx = None if self._compiled is None else self._compiled.tx
         step = jnp.zeros((), jnp.int32) if old is None else old.step
-        opt_state = None if tx is None else unalias(tx.init(params))
+        opt_state = None if tx is None else init_optimizer(tx, params)
         self._ts = TrainState(params, states, opt_state, train_key, step, tx)
 
     # ----------------------------------------------------------------- the training state
@@ -440,7 +441,7 @@ class Sequential(Layer):
         self.optimizer = OptimizerHandle(self, compiled.tx, optimizer)
         if self._ts is not None:
             ts = self._ts
-            self._ts = TrainState(ts.params, ts.state, unalias(compiled.tx.init(ts.params)),
+            self._ts = TrainState(ts.params, ts.state, init_optimizer(compiled.tx, ts.params),
                                   ts.rng, ts.step, compiled.tx)
 
     def get_compile_config(self) -> dict | None:
