@@ -119,3 +119,12 @@ def test_regression_k_fold_and_test_mae():
     assert all(0 < m < 200 for m in result["val_maes"])
     assert 0 < result["test_mae"] < float(np.mean(y_test))
     assert math.isfinite(result["test_mse"])
+
+
+def test_custom_training_recipes():
+    result = load_example("custom_training").main(["--epochs", "2"])
+    assert result["same_history"]  # the hand-written epoch loop equals fit, exactly
+    assert result["custom_losses"][1] < result["custom_losses"][0]
+    assert result["custom_test_acc"] > 0.6
+    assert result["frozen_kept"]
+    assert 0.3 < result["dp_train_acc"] <= 1.0

@@ -41,3 +41,49 @@ def test_oldest_pins_equal_the_lower_bounds():
     # A pin may spell out a bound's trailing zeros: jax>=0.8 is jax==0.8.0.
     norm = lambda v: v.split(".") + ["0"] * (3 - len(v.split(".")))  # noqa: E731
     assert {k: norm(v) for k, v in pins.items()} == {k: norm(v) for k, v in bounds.items()}
+
+
+def _snippet(marker):
+    snippets = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    (found,) = [s for s in snippets if marker in s]
+    return found
+
+
+def test_the_readme_epoch_loop_matches_fit_exactly():
+    import jax
+    import numpy as np
+
+    import fnnet
+    from fnnet import layers, models
+
+    def build():
+        fnnet.utils.set_random_seed(1)
+        model = models.Sequential([layers.Dense(16, activation="relu", input_shape=(8,)),
+                                   layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 8), dtype=np.float32)
+    y = x[:, :3].argmax(1).astype(np.int32)
+    expected = build().fit(x, y, epochs=5, batch_size=128, verbose=0).history
+    scope = {"fnnet": fnnet, "jax": jax, "model": build(), "x": x, "y": y}
+    exec(compile(_snippet("fnnet.loop.epoch"), "README.md", "exec"), scope)
+    assert scope["history"] == expected
+
+
+def test_the_readme_objective_snippet_runs():
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    import fnnet
+    from fnnet import layers
+
+    model = fnnet.serial(layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax"))
+    ts = fnnet.TrainState.create(model, "sgd", rng=0, input_shape=(None, 4))
+    scope = {"jax": jax, "jnp": jnp, "optax": optax, "model": model, "ts": ts,
+             "x": jnp.ones((5, 4)), "labels": jnp.zeros(5, jnp.int32)}
+    exec(compile(_snippet("def objective"), "README.md", "exec"), scope)
+    assert int(scope["ts"].step) == 1
