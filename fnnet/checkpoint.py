@@ -37,8 +37,10 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import struct
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -360,8 +362,11 @@ def save(
 
     The header's ``__metadata__`` records the format (``"format": "fnnet-checkpoint"``,
     ``"version": "1"``), a SHA-256 over the tensors and the metadata that :func:`load`
-    verifies, and
-    ``metadata`` JSON-encoded under ``"user"``.
+    verifies, and ``metadata`` JSON-encoded under ``"user"``.
+
+    A symlink at ``path`` is followed: the file it points to is replaced (atomically, in its own
+    folder) and the link stays. Temporary files of the same target left behind by a killed save
+    (their writer process no longer runs, or, from another host, older than a day) are removed.
 
     Args:
         path: the file to write; by convention it ends in ``.safetensors`` (never added for you).
@@ -422,9 +427,13 @@ def save(
     # Serialize fully before touching the disk, so an error here changes nothing.
     data = st.numpy.save(clean, metadata=header)
 
+    # A symlink is followed, as editors and Orbax do: the file it points to is replaced
+    # atomically in its own folder, and the link stays a link.
+    path = os.path.realpath(path) if os.path.islink(path) else path
     directory = os.path.dirname(os.path.abspath(path))
+    _remove_stale_temporaries(directory, os.path.basename(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=_temp_prefix(os.path.basename(path)),
                                    suffix=".tmp")
     except OSError as e:
         raise _reraise(e, path, "Check that the folder exists and is writable.") from e
@@ -447,6 +456,51 @@ def save(
             raise _reraise(e, path, "Free some disk space or choose a writable folder.") from e
         raise
     _fsync_dir(directory)
+
+
+# A temporary file is named ".<target>.<host>.<pid>.<random>.tmp", so a later save of the same
+# target can tell its own leftovers (the writer is dead) from a concurrent writer's.
+_STALE_AFTER_S = 24 * 3600  # a temporary from another host is stale after a day
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Removes temporary files of ``name`` left by killed saves (never a live writer's)."""
+    prefix, host = f".{name}.", socket.gethostname()
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        parts = entry[len(prefix):-len(".tmp")].rsplit(".", 2)
+        full = os.path.join(directory, entry)
+        try:
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+                stale = not _alive(int(parts[1]))
+            else:  # another host's, or an older naming: only by age
+                stale = now - os.stat(full).st_mtime > _STALE_AFTER_S
+            if stale:
+                os.remove(full)
+        except OSError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process's own temporaries belong to saves still running (threads)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fail(path: str, message: str) -> CheckpointError:

@@ -155,10 +155,11 @@ def stream_source(session: Session, where: str, x, y, sample_weight, batch_size,
     except StopIteration:
         raise ValueError(f"{where}: the iterable x yielded no batches; pass data.") from None
     first = _prepare_batch(session, where, first)
-    # A one-shot iterator keeps being drawn from (its first batch is trained on first); a
-    # re-iterable (a list, a memmap's batches) restarts every epoch.
-    one_shot = iter(source) is it
-    return (it if one_shot else source), first, one_shot
+    # A one-shot iterator (a generator) keeps being drawn from; a re-iterable (a list, a
+    # memmap's batches) restarts every epoch. Each epoch calls __iter__ once: the first epoch
+    # goes on with the iterator the first batch came from.
+    one_shot = it is source
+    return source, (first, it), one_shot
 
 
 def _stream_chunks(session, where, batches: Iterator, first, batch_size, chunk, limit):
@@ -169,11 +170,11 @@ def _stream_chunks(session, where, batches: Iterator, first, batch_size, chunk, 
         data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit))
 
 
-def _train_stream(model, session, source, first, logs, batch_size, chunk, limit, cbs):
+def _train_stream(model, session, batches, first, logs, batch_size, chunk, limit, cbs):
     """One epoch over streamed batches; returns the metric states and the batches seen."""
     train = session.programs.train_chunk(batch_size)
     seen = 0
-    for n_real, data in _stream_chunks(session, "fit", iter(source), first, batch_size, chunk,
+    for n_real, data in _stream_chunks(session, "fit", batches, first, batch_size, chunk,
                                        limit):
         cbs.on_train_batch_begin(seen)
         count = -(-n_real // batch_size)
@@ -296,8 +297,8 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
             raise ValueError(
                 "fit(validation_split) needs arrays to split; with batches from an iterable "
                 "pass validation_data=(x_val, y_val) instead.")
-        source, first, one_shot = stream_source(session, where, x, y, sample_weight,
-                                                batch_size, shuffle)
+        source, (first, first_it), one_shot = stream_source(session, where, x, y, sample_weight,
+                                                            batch_size, shuffle)
         batch_size = len(first[0]) if not isinstance(x, np.memmap) else min(batch_size, len(x))
         steps = steps_per_epoch if steps_per_epoch is not None else getattr(source, "steps", None)
         y_like, x_like = first[1], first[0]
@@ -338,8 +339,9 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             if streaming:
-                pending = first if one_shot and epoch == initial_epoch else None
-                logs, seen = _train_stream(model, session, source, pending,
+                first_epoch = epoch == initial_epoch
+                batches = first_it if (first_epoch or one_shot) else iter(source)
+                logs, seen = _train_stream(model, session, batches, first if first_epoch else None,
                                            jax.device_put(fresh_logs), batch_size, chunk,
                                            steps_per_epoch, cbs)
                 if seen == 0:
