@@ -1,4 +1,7 @@
-"""Keras-style utilities: one-hot labels, norm scaling, and the global seed behind ``fit``.
+"""Keras-style utilities: one-hot labels, norm scaling, padding, image folders, and ``fit``'s seed.
+
+:func:`image_dataset_from_directory` lives in ``fnnet._image_dataset`` (it needs Pillow, imported
+only when it is called) and is exported here, where Keras has it.
 
 The pure core takes every rng as an argument. The Keras-style front end needs a source of
 fresh keys for init, dropout and shuffling; it draws them from :func:`next_seed` /
@@ -11,14 +14,19 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections.abc import Sequence
 
 import jax
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from fnnet._image_dataset import image_dataset_from_directory
+
 __all__ = [
     "to_categorical",
     "normalize",
+    "pad_sequences",
+    "image_dataset_from_directory",
     "set_random_seed",
     "next_seed",
     "next_key",
@@ -144,6 +152,112 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
         )
     norm = np.linalg.norm(arr, ord=order, axis=axis, keepdims=True)
     return arr / np.where(norm == 0, 1, norm).astype(arr.dtype)
+
+
+def pad_sequences(
+    sequences: Sequence,
+    maxlen: int | None = None,
+    dtype: DTypeLike = "int32",
+    padding: str = "pre",
+    truncating: str = "pre",
+    value: float | str = 0.0,
+) -> np.ndarray:
+    """Pad (or cut) sequences to one length, as ``keras.utils.pad_sequences`` does.
+
+    Shapes: ``N`` sequences give ``(N, maxlen) + sample_shape``, where ``sample_shape`` is the
+    shape of one step of the first non-empty sequence (``()`` for lists of ints) and ``maxlen``
+    defaults to the longest sequence's length. Each sequence longer than ``maxlen`` loses its
+    first (``truncating="pre"``) or last (``"post"``) steps; each shorter one is filled with
+    ``value`` before (``padding="pre"``) or after (``"post"``) it. Values are converted with
+    ``np.asarray(..., dtype)``, so floats cast to an int ``dtype`` are truncated as numpy does.
+
+    Where Keras fails, this returns the natural answer: no sequences give shape ``(0, 0)``
+    (or ``(0, maxlen)``), and ``maxlen=0`` gives ``(N, 0)``. ``padding`` and ``truncating`` are
+    checked even when every sequence is empty.
+
+    Args:
+        sequences: a sequence (with ``len``) of sequences: lists, tuples or numpy arrays.
+        maxlen: the length of the result; None uses the longest sequence's.
+        dtype: the result's dtype; use ``object`` (or a string dtype) to pad strings.
+        padding: ``"pre"`` or ``"post"``: where short sequences are filled.
+        truncating: ``"pre"`` or ``"post"``: where long sequences are cut.
+        value: the fill value.
+
+    Returns:
+        A numpy array of shape ``(len(sequences), maxlen) + sample_shape``.
+
+    Raises:
+        ValueError: ``sequences`` or one of its items has no length, ``maxlen`` is negative or
+            not an int, ``padding`` or ``truncating`` is not ``"pre"``/``"post"``, ``value`` is
+            a string but ``dtype`` is not, or a sequence's steps differ in shape from the
+            first's. (ValueError throughout, the exception Keras raises for these.)
+
+    Example:
+        >>> pad_sequences([[1], [2, 3], [4, 5, 6]])
+        array([[0, 0, 1],
+               [0, 2, 3],
+               [4, 5, 6]], dtype=int32)
+        >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2, padding="post", truncating="post")
+        array([[1, 0],
+               [2, 3],
+               [4, 5]], dtype=int32)
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError(
+            f"pad_sequences: sequences must be a list (or other sized sequence) of sequences, "
+            f"got {type(sequences).__name__}; pass e.g. list(sequences)."
+        )
+    if maxlen is not None and (
+        isinstance(maxlen, bool) or not isinstance(maxlen, int | np.integer) or maxlen < 0
+    ):
+        raise ValueError(
+            f"pad_sequences: maxlen must be a non-negative int or None, got {maxlen!r}; pass "
+            f"e.g. maxlen=100, or None for the longest sequence's length."
+        )
+    for name, option in (("padding", padding), ("truncating", truncating)):
+        if option not in ("pre", "post"):
+            raise ValueError(
+                f"pad_sequences: {name} must be 'pre' or 'post', got {option!r}; pass "
+                f"{name}='pre' (at the start) or {name}='post' (at the end)."
+            )
+    lengths = []
+    sample_shape: tuple[int, ...] = ()
+    found = False
+    for i, seq in enumerate(sequences):
+        if not hasattr(seq, "__len__"):
+            raise ValueError(
+                f"pad_sequences: every item of sequences must be a sequence, got {seq!r} of "
+                f"type {type(seq).__name__} at position {i}; wrap single values in a list."
+            )
+        lengths.append(len(seq))
+        if not found and len(seq):
+            sample_shape, found = np.asarray(seq).shape[1:], True
+    if maxlen is None:
+        maxlen = max(lengths, default=0)
+    is_text = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
+    if isinstance(value, str) and dtype is not object and not is_text:
+        raise ValueError(
+            f"pad_sequences: value {value!r} is a string but dtype {dtype!r} is not; pass "
+            f"dtype=object to pad sequences of strings."
+        )
+    out = np.full((len(sequences), int(maxlen)) + sample_shape, value, dtype=dtype)
+    if maxlen == 0:
+        return out
+    for i, seq in enumerate(sequences):
+        if not len(seq):
+            continue
+        kept = np.asarray(seq[-maxlen:] if truncating == "pre" else seq[:maxlen], dtype=dtype)
+        if kept.shape[1:] != sample_shape:
+            raise ValueError(
+                f"pad_sequences: the steps of the sequence at position {i} have shape "
+                f"{kept.shape[1:]}, but those of the first non-empty sequence have shape "
+                f"{sample_shape}; every step must have the same shape."
+            )
+        if padding == "pre":
+            out[i, maxlen - len(kept) :] = kept
+        else:
+            out[i, : len(kept)] = kept
+    return out
 
 
 _lock = threading.Lock()

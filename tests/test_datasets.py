@@ -1,23 +1,55 @@
-"""Tests for fnnet.datasets: MNIST (npz, caches, download, IDX) and the scikit-learn sets."""
+"""Tests for fnnet.datasets: downloads and caches of every Keras loader, MNIST, scikit-learn sets.
+
+Formats, safe pickle reading and the comparisons with Keras are in test_datasets_keras.py.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import io
+import json
 import os
 import pathlib
 import pickle
-import socket
+import re
 import subprocess
 import sys
-import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from _dataset_files import (
+    assert_same,
+    cifar10_batches,
+    cifar100_batches,
+    cifar_archive,
+    fashion_files,
+    homes_fixture,  # noqa: F401 (the fixture `homes`)
+    housing_arrays,
+    imdb_arrays,
+    npz_bytes,
+    reuters_arrays,
+    server_fixture,  # noqa: F401 (the fixture `server`)
+    sha256,
+    word_index_bytes,
+)
 
-from fnnet.datasets import DownloadError, breast_cancer, diabetes, digits, mnist
+from fnnet.datasets import (
+    DownloadError,
+    boston_housing,
+    breast_cancer,
+    california_housing,
+    cifar10,
+    cifar100,
+    diabetes,
+    digits,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -47,68 +79,8 @@ def _assert_matches(loaded, arrays) -> None:
         np.testing.assert_array_equal(value, arrays[key])
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def homes(tmp_path, monkeypatch):
-    """Point HOME, FNNET_HOME and KERAS_HOME at temporary folders; never the real home."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("FNNET_HOME", str(tmp_path / "fnnet_home"))
-    monkeypatch.delenv("KERAS_HOME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return {
-        "home": home,
-        "cache": tmp_path / "fnnet_home" / "datasets",
-        "offline": f"http://127.0.0.1:{_closed_port()}/mnist.npz",
-    }
-
-
-class _Server:
-    """A local HTTP server; routes map a path to (body, declared_length)."""
-
-    def __init__(self):
-        self.routes: dict[str, tuple[bytes, int]] = {}
-        self.hits = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.hits += 1
-                if self.path not in outer.routes:
-                    self.send_error(404)
-                    return
-                body, length = outer.routes[self.path]
-                self.send_response(200)
-                self.send_header("Content-Length", str(length))
-                self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
-                self.close_connection = True
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server():
-    srv = _Server()
-    yield srv
-    srv.close()
+def OFFLINE(homes) -> str:  # noqa: N802
+    return f"{homes['offline']}/mnist.npz"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,22 +91,22 @@ def test_load_data_from_absolute_path(tmp_path, homes):
     arrays = _small_mnist()
     file = tmp_path / "small.npz"
     np.savez(file, **arrays)
-    _assert_matches(mnist.load_data(str(file), origin=homes["offline"]), arrays)
-    _assert_matches(mnist.load_data(file, origin=homes["offline"]), arrays)  # PathLike
+    _assert_matches(mnist.load_data(str(file), origin=OFFLINE(homes)), arrays)
+    _assert_matches(mnist.load_data(file, origin=OFFLINE(homes)), arrays)  # PathLike
 
 
 def test_load_data_from_relative_path(tmp_path, homes):
     arrays = _small_mnist(1)
     (tmp_path / "sub").mkdir()
     np.savez(tmp_path / "sub" / "m.npz", **arrays)
-    _assert_matches(mnist.load_data(os.path.join("sub", "m.npz"), origin=homes["offline"]), arrays)
+    _assert_matches(mnist.load_data(os.path.join("sub", "m.npz"), origin=OFFLINE(homes)), arrays)
 
 
 def test_load_data_from_fnnet_cache(homes):
     arrays = _small_mnist(2)
     homes["cache"].mkdir(parents=True)
     np.savez(homes["cache"] / "mnist.npz", **arrays)
-    _assert_matches(mnist.load_data(origin=homes["offline"]), arrays)
+    _assert_matches(mnist.load_data(origin=OFFLINE(homes)), arrays)
 
 
 def test_fnnet_home_defaults_to_dot_fnnet(homes, monkeypatch):
@@ -143,7 +115,7 @@ def test_fnnet_home_defaults_to_dot_fnnet(homes, monkeypatch):
     folder = homes["home"] / ".fnnet" / "datasets"
     folder.mkdir(parents=True)
     np.savez(folder / "mnist.npz", **arrays)
-    _assert_matches(mnist.load_data(origin=homes["offline"]), arrays)
+    _assert_matches(mnist.load_data(origin=OFFLINE(homes)), arrays)
 
 
 def test_load_data_reuses_keras_cache(homes):
@@ -151,7 +123,7 @@ def test_load_data_reuses_keras_cache(homes):
     folder = homes["home"] / ".keras" / "datasets"
     folder.mkdir(parents=True)
     np.savez(folder / "mnist.npz", **arrays)
-    _assert_matches(mnist.load_data(origin=homes["offline"]), arrays)
+    _assert_matches(mnist.load_data(origin=OFFLINE(homes)), arrays)
 
 
 def test_load_data_respects_keras_home(homes, tmp_path, monkeypatch):
@@ -160,7 +132,7 @@ def test_load_data_respects_keras_home(homes, tmp_path, monkeypatch):
     (keras_home / "datasets").mkdir(parents=True)
     np.savez(keras_home / "datasets" / "mnist.npz", **arrays)
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
-    _assert_matches(mnist.load_data(origin=homes["offline"]), arrays)
+    _assert_matches(mnist.load_data(origin=OFFLINE(homes)), arrays)
 
 
 def test_fnnet_cache_wins_over_keras_cache(homes):
@@ -169,7 +141,7 @@ def test_fnnet_cache_wins_over_keras_cache(homes):
     np.savez(homes["cache"] / "mnist.npz", **mine)
     (homes["home"] / ".keras" / "datasets").mkdir(parents=True)
     np.savez(homes["home"] / ".keras" / "datasets" / "mnist.npz", **theirs)
-    _assert_matches(mnist.load_data(origin=homes["offline"]), mine)
+    _assert_matches(mnist.load_data(origin=OFFLINE(homes)), mine)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +198,7 @@ def test_http_error_is_a_download_error(homes, server):
 def test_offline_error_says_where_to_put_the_file(homes):
     cached = str(homes["cache"] / "mnist.npz")
     with pytest.raises(DownloadError) as info:
-        mnist.load_data(origin=homes["offline"], timeout=5)
+        mnist.load_data(origin=OFFLINE(homes), timeout=5)
     message = str(info.value)
     assert f"Put Keras's mnist.npz at {cached!r}" in message
     assert "load_idx" in message
@@ -237,7 +209,7 @@ def test_offline_error_says_where_to_put_the_file(homes):
 
 def test_bad_file_hash_argument(homes):
     with pytest.raises(ValueError, match=r"file_hash must be a SHA-256 hex digest.*got 'abc'"):
-        mnist.load_data(origin=homes["offline"], file_hash="abc")
+        mnist.load_data(origin=OFFLINE(homes), file_hash="abc")
 
 
 def test_path_must_name_a_file(homes):
@@ -493,3 +465,230 @@ def test_importing_datasets_does_not_import_sklearn():
     code = "import sys\nfrom fnnet.datasets import mnist\nprint('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every Keras loader: download, hash, dropped connection, caches, offline.
+#
+# Each loader is described once (the files it fetches, generated small in the real format, where
+# the fnnet and Keras caches keep them, and how to call it against a given origin); the tests
+# below run for all of them. That the arrays are Keras's is checked in test_datasets_keras.py.
+
+
+@dataclass(frozen=True)
+class Loader:
+    id: str
+    make: Callable[[int], dict[str, bytes]]  # seed -> {file name at the origin: body}
+    call: Callable[[str, dict[str, str]], object]  # (origin folder, hash by file) -> result
+    fnnet: dict[str, str]  # file name -> path in the fnnet cache
+    keras: dict[str, str]  # file name -> path in Keras's cache
+    keras_hash: dict[str, str]  # the default hashes (Keras's)
+
+    def hits(self) -> int:
+        return len(self.fnnet)
+
+
+def _single(module_call, name, keras_name, default_hash, make, id_):
+    return Loader(
+        id=id_,
+        make=lambda seed: {name: make(seed)},
+        call=lambda base, h: module_call(origin=f"{base}/{name}", file_hash=h[name], timeout=5),
+        fnnet={name: name},
+        keras={name: keras_name},
+        keras_hash={name: default_hash},
+    )
+
+
+_FASHION = list(fashion_mnist.FASHION_MNIST_SHA256)
+LOADERS = [
+    Loader(
+        id="fashion_mnist",
+        make=fashion_files,
+        call=lambda base, h: fashion_mnist.load_data(origin=f"{base}/", file_hashes=h, timeout=5),
+        fnnet={n: f"fashion-mnist/{n}" for n in _FASHION},
+        keras={n: f"fashion-mnist/{n}" for n in _FASHION},
+        keras_hash=fashion_mnist.FASHION_MNIST_SHA256,
+    ),
+    _single(
+        cifar10.load_data,
+        "cifar-10-python.tar.gz",
+        "cifar-10-batches-py-target_archive",
+        cifar10.CIFAR10_SHA256,
+        lambda seed: cifar_archive("cifar-10-batches-py", cifar10_batches(seed=seed)),
+        "cifar10",
+    ),
+    _single(
+        lambda **kw: cifar100.load_data("coarse", **kw),
+        "cifar-100-python.tar.gz",
+        "cifar-100-python-target_archive",
+        cifar100.CIFAR100_SHA256,
+        lambda seed: cifar_archive("cifar-100-python", cifar100_batches(seed=seed)),
+        "cifar100",
+    ),
+    _single(
+        lambda **kw: imdb.load_data(num_words=30, **kw),
+        "imdb.npz",
+        "imdb.npz",
+        imdb.IMDB_SHA256,
+        lambda seed: npz_bytes(imdb_arrays(seed)),
+        "imdb",
+    ),
+    _single(
+        imdb.get_word_index,
+        "imdb_word_index.json",
+        "imdb_word_index.json",
+        imdb.WORD_INDEX_MD5,
+        word_index_bytes,
+        "imdb_word_index",
+    ),
+    _single(
+        lambda **kw: reuters.load_data(maxlen=10, **kw),
+        "reuters.npz",
+        "reuters.npz",
+        reuters.REUTERS_SHA256,
+        lambda seed: npz_bytes(reuters_arrays(seed)),
+        "reuters",
+    ),
+    _single(
+        reuters.get_word_index,
+        "reuters_word_index.json",
+        "reuters_word_index.json",
+        reuters.WORD_INDEX_MD5,
+        word_index_bytes,
+        "reuters_word_index",
+    ),
+    _single(
+        boston_housing.load_data,
+        "boston_housing.npz",
+        "boston_housing.npz",
+        boston_housing.BOSTON_HOUSING_SHA256,
+        lambda seed: npz_bytes(housing_arrays(30, 13, np.float64, seed)),
+        "boston_housing",
+    ),
+    _single(
+        lambda **kw: california_housing.load_data("small", **kw),
+        "california_housing.npz",
+        "california_housing.npz",
+        california_housing.CALIFORNIA_HOUSING_SHA256,
+        lambda seed: npz_bytes(housing_arrays(40, 8, np.float32, seed)),
+        "california_housing",
+    ),
+]
+each_loader = pytest.mark.parametrize("loader", LOADERS, ids=[ld.id for ld in LOADERS])
+
+
+def _files_under(folder: pathlib.Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def _place(files: dict[str, bytes], folder: pathlib.Path, layout: dict[str, str]) -> None:
+    for name, body in files.items():
+        target = folder / layout[name]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+
+
+def _hashes(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: sha256(body) for name, body in files.items()}
+
+
+def _differs(a, b) -> bool:
+    try:
+        assert_same(a, b)
+    except AssertionError:
+        return True
+    return False
+
+
+@each_loader
+def test_loader_downloads_verifies_caches_and_reuses(loader, homes, server):
+    files = loader.make(1)
+    for name, body in files.items():
+        server.serve(name, body)
+    first = loader.call(server.url, _hashes(files))
+    assert server.hits == loader.hits()
+    assert _files_under(homes["cache"]) == sorted(loader.fnnet.values())
+    for name, body in files.items():
+        assert (homes["cache"] / loader.fnnet[name]).read_bytes() == body
+    again = loader.call(server.url, _hashes(files))
+    assert server.hits == loader.hits()  # the second call reads the cache
+    assert_same(again, first)
+    # Other files give other arrays, so the comparison above can fail.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FNNET_HOME", str(homes["home"] / "other"))
+        _place(loader.make(9), homes["home"] / "other" / "datasets", loader.fnnet)
+        assert _differs(first, loader.call(homes["offline"], loader.keras_hash))
+
+
+@each_loader
+def test_loader_wrong_hash_keeps_nothing(loader, homes, server):
+    files = loader.make(2)
+    for name, body in files.items():
+        server.serve(name, body)
+    with pytest.raises(DownloadError, match=r"has SHA-256 [0-9a-f]{64}, expected 0{64}; it was"):
+        loader.call(server.url, {name: "0" * 64 for name in files})
+    assert server.hits == 1
+    assert _files_under(homes["cache"]) == []
+
+
+@each_loader
+def test_loader_default_hash_is_keras(loader, homes, server):
+    files = loader.make(3)  # not the real files, so Keras's hashes must refuse them
+    for name, body in files.items():
+        server.serve(name, body)
+    first = next(iter(files))
+    algorithm = "MD5" if len(loader.keras_hash[first]) == 32 else "SHA-256"
+    with pytest.raises(DownloadError, match=f"has {algorithm} .*, expected {loader.keras_hash[first]}"):
+        loader.call(server.url, loader.keras_hash)
+    assert _files_under(homes["cache"]) == []
+
+
+@each_loader
+def test_loader_dropped_connection_keeps_nothing(loader, homes, server):
+    files = loader.make(4)
+    for name, body in files.items():
+        server.serve(name, body[: len(body) // 2], length=len(body))
+    first = next(iter(files))
+    half, full = len(files[first]) // 2, len(files[first])
+    with pytest.raises(DownloadError, match=rf"cut off: received {half} of {full} bytes"):
+        loader.call(server.url, _hashes(files))
+    assert _files_under(homes["cache"]) == []
+
+
+@each_loader
+def test_loader_offline_reads_fnnet_then_keras_cache(loader, homes, monkeypatch, tmp_path):
+    mine, theirs = loader.make(5), loader.make(6)
+    _place(theirs, homes["keras"], loader.keras)
+    from_keras = loader.call(homes["offline"], _hashes(theirs))  # ~/.keras/datasets
+    _place(mine, homes["cache"], loader.fnnet)
+    from_fnnet = loader.call(homes["offline"], _hashes(mine))  # the fnnet cache wins
+    assert _differs(from_keras, from_fnnet)
+    # KERAS_HOME moves Keras's cache, as in Keras.
+    keras_home = tmp_path / "kh"
+    _place(theirs, keras_home / "datasets", loader.keras)
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setenv("FNNET_HOME", str(tmp_path / "empty_fnnet_home"))
+    for name in theirs:
+        (homes["keras"] / loader.keras[name]).unlink()
+    assert_same(loader.call(homes["offline"], _hashes(theirs)), from_keras)
+
+
+@each_loader
+def test_loader_offline_without_a_copy_says_where_to_put_it(loader, homes):
+    name = next(iter(loader.fnnet))
+    cached = str(homes["cache"] / loader.fnnet[name])
+    message = rf"was not found at .*, and downloading it failed\. Put Keras's {re.escape(name)} at "
+    with pytest.raises(DownloadError, match=message + re.escape(repr(cached))):
+        loader.call(homes["offline"], loader.keras_hash)
+    assert _files_under(homes["cache"]) == []
+
+
+def test_md5_digest_is_accepted_for_keras_word_indexes(homes, server):
+    body = word_index_bytes(7)
+    server.serve("imdb_word_index.json", body)
+    md5 = hashlib.md5(body).hexdigest()
+    got = imdb.get_word_index(origin=f"{server.url}/imdb_word_index.json", file_hash=md5.upper())
+    assert got == json.loads(body)
+    assert (homes["cache"] / "imdb_word_index.json").read_bytes() == body

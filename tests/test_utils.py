@@ -1,7 +1,9 @@
-"""Tests for fnnet.utils: to_categorical, normalize, and the global seed stream."""
+"""Tests for fnnet.utils: to_categorical, normalize, pad_sequences, and the global seed stream."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import random
 
 import jax
@@ -9,7 +11,14 @@ import numpy as np
 import pytest
 
 from fnnet import utils
-from fnnet.utils import next_key, next_seed, normalize, set_random_seed, to_categorical
+from fnnet.utils import (
+    next_key,
+    next_seed,
+    normalize,
+    pad_sequences,
+    set_random_seed,
+    to_categorical,
+)
 
 
 def _one_hot_reference(y, num_classes):
@@ -111,6 +120,103 @@ def test_normalize_integer_input_and_zero_rows():
 def test_normalize_scalar_error():
     with pytest.raises(ValueError, match=r"x must have at least one axis, got a scalar"):
         normalize(3.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# pad_sequences
+
+SEQUENCES = [[1, 2, 3, 4, 5], [], [6], [7, 8], (9, 10, 11), np.array([12, 13, 14, 15])]
+
+
+def _pad_reference(seqs, maxlen, dtype, padding, truncating, value):
+    """Row by row with Python lists: cut, then fill on the chosen side."""
+    if maxlen is None:
+        maxlen = max(len(s) for s in seqs)
+    rows = []
+    for seq in seqs:
+        seq = list(seq)
+        cut = max(len(seq) - maxlen, 0)
+        kept = (seq[cut:] if truncating == "pre" else seq[:maxlen]) if maxlen else []
+        fill = [value] * (maxlen - len(kept))
+        rows.append(fill + kept if padding == "pre" else kept + fill)
+    return np.array(rows, dtype=dtype).reshape(len(seqs), maxlen)
+
+
+COMBINATIONS = list(
+    itertools.product(["pre", "post"], ["pre", "post"], [None, 1, 2, 3, 7], ["int32", "float32"])
+)
+
+
+@pytest.mark.parametrize("padding, truncating, maxlen, dtype", COMBINATIONS)
+def test_pad_sequences_matches_reference(padding, truncating, maxlen, dtype):
+    for value in (0.0, -1):
+        got = pad_sequences(SEQUENCES, maxlen, dtype, padding, truncating, value)
+        want = _pad_reference(SEQUENCES, maxlen, dtype, padding, truncating, value)
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_pad_sequences_steps_with_shape_and_strings():
+    seqs = [np.ones((3, 2)), np.zeros((0, 2)), 2 * np.ones((1, 2))]
+    got = pad_sequences(seqs, maxlen=2, dtype="float32", value=-1.0)
+    assert got.shape == (3, 2, 2)
+    np.testing.assert_array_equal(got[1], -np.ones((2, 2)))
+    np.testing.assert_array_equal(got[2], [[-1, -1], [2, 2]])
+    words = pad_sequences([["a", "b"], ["c"]], dtype=object, value="<pad>", padding="post")
+    assert words.tolist() == [["a", "b"], ["c", "<pad>"]]
+
+
+def test_pad_sequences_where_keras_fails():
+    assert pad_sequences([]).shape == (0, 0)
+    assert pad_sequences([], maxlen=4).shape == (0, 4)
+    assert pad_sequences([[1, 2], []], maxlen=0).shape == (2, 0)
+    assert pad_sequences([[], []]).shape == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((5,), {}, r"sequences must be a list .* got int"),
+        (([1, 2],), {}, r"every item of sequences must be a sequence, got 1 of type int at position 0"),
+        (([[1]],), {"maxlen": -1}, r"maxlen must be a non-negative int or None, got -1"),
+        (([[1]],), {"maxlen": 2.0}, r"maxlen must be a non-negative int or None, got 2\.0"),
+        (([[1]],), {"padding": "left"}, r"padding must be 'pre' or 'post', got 'left'"),
+        (([[]],), {"truncating": "mid"}, r"truncating must be 'pre' or 'post', got 'mid'"),
+        (([["a"]],), {"value": "x"}, r"value 'x' is a string but dtype 'int32' is not; pass dtype=object"),
+        (([[[1, 2]], [[1, 2, 3]]],), {}, r"sequence at position 1 have shape \(3,\), .* shape \(2,\)"),
+    ],
+)
+def test_pad_sequences_errors(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pad_sequences(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    return pytest.importorskip("keras")
+
+
+def test_pad_sequences_equals_keras(keras):
+    """Every combination of padding, truncating, maxlen, dtype and value, against Keras."""
+    seqs = SEQUENCES + [[2.7, -3.9]]  # floats into an int dtype: numpy's truncation
+    for padding, truncating, maxlen, dtype in COMBINATIONS + [("post", "pre", 4, "int64")]:
+        for value in (0.0, -1, 2.5):
+            args = (maxlen, dtype, padding, truncating, value)
+            want = keras.utils.pad_sequences(seqs, *args)
+            got = pad_sequences(seqs, *args)
+            assert got.dtype == want.dtype and got.shape == want.shape, args
+            np.testing.assert_array_equal(got, want, err_msg=str(args))
+    steps = [np.arange(6).reshape(3, 2), np.arange(2).reshape(1, 2), np.zeros((0, 2))]
+    for padding, truncating in itertools.product(["pre", "post"], repeat=2):
+        for maxlen in (None, 2):
+            want = keras.utils.pad_sequences(steps, maxlen, "float32", padding, truncating, -1.0)
+            np.testing.assert_array_equal(
+                pad_sequences(steps, maxlen, "float32", padding, truncating, -1.0), want
+            )
+    words = [["a", "b", "c"], ["d"]]
+    want = keras.utils.pad_sequences(words, 2, object, "post", "post", "<pad>")
+    assert pad_sequences(words, 2, object, "post", "post", "<pad>").tolist() == want.tolist()
 
 
 # ---------------------------------------------------------------------------------------------

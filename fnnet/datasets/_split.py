@@ -1,4 +1,4 @@
-"""The fixed, seeded train/test split and the lazy scikit-learn import shared by the loaders."""
+"""The seeded train/test splits (fnnet's and Keras's) and the lazy scikit-learn import."""
 
 from __future__ import annotations
 
@@ -26,16 +26,11 @@ def import_sklearn_datasets(loader: str) -> ModuleType:
         ) from err
 
 
-def split(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) -> Split:
-    """Shuffle with ``np.random.default_rng(seed).permutation`` and put the last fraction to test.
-
-    The training set is the first ``int(len(x) * (1 - test_split))`` shuffled samples, as in
-    Keras's ``boston_housing``; the rest is the test set.
+def check_split_args(test_split: float, seed: int) -> None:
+    """Check ``test_split`` is a fraction in [0, 1) and ``seed`` a non-negative int.
 
     Example:
-        >>> (x_tr, y_tr), (x_te, y_te) = split(np.arange(10), np.arange(10), 0.2, seed=113)
-        >>> len(x_tr), len(x_te), sorted(np.concatenate([x_tr, x_te])) == list(range(10))
-        (8, 2, True)
+        >>> check_split_args(0.2, 113)
     """
     if isinstance(test_split, bool) or not isinstance(test_split, int | float | np.floating):
         raise TypeError(
@@ -56,6 +51,68 @@ def split(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) -> Split:
         raise ValueError(
             f"seed must be non-negative, got {seed}; pass e.g. seed=113 (Keras's default)."
         )
+
+
+def check_keras_seed(seed: int) -> None:
+    """Check ``seed`` fits numpy's ``RandomState``, which Keras's loaders shuffle with.
+
+    Example:
+        >>> check_keras_seed(113)
+    """
+    if seed >= 2**32:
+        raise ValueError(
+            f"seed must be below 2**32 (numpy's RandomState, which Keras shuffles with), got "
+            f"{seed}; pass e.g. seed=113 (Keras's default)."
+        )
+
+
+def keras_permutations(seed: int, *sizes: int) -> list[np.ndarray]:
+    """The orders Keras's loaders draw, one per size, from ``np.random.RandomState(seed)``.
+
+    Keras shuffles ``np.arange(n)`` in place with the legacy generator, drawing from one
+    ``RandomState`` in turn (IMDB shuffles its training set, then its test set), so the same
+    seed gives the same orders as Keras.
+
+    Example:
+        >>> keras_permutations(113, 5)
+        [array([1, 0, 3, 2, 4])]
+    """
+    check_keras_seed(seed)
+    rng = np.random.RandomState(int(seed))  # noqa: NPY002 (Keras's exact shuffle)
+    orders = []
+    for n in sizes:
+        order = np.arange(n)
+        rng.shuffle(order)
+        orders.append(order)
+    return orders
+
+
+def keras_split(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) -> Split:
+    """Shuffle as Keras's ``boston_housing`` does and put the last ``test_split`` to test.
+
+    Example:
+        >>> (x_tr, _), (x_te, _) = keras_split(np.arange(10), np.arange(10), 0.2, seed=113)
+        >>> x_tr.tolist(), x_te.tolist()
+        ([9, 3, 6, 1, 0, 7, 4, 8], [2, 5])
+    """
+    (order,) = keras_permutations(seed, len(x))
+    x, y = x[order], y[order]
+    n_train = int(len(x) * (1 - test_split))
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+def split(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) -> Split:
+    """Shuffle with ``np.random.default_rng(seed).permutation`` and put the last fraction to test.
+
+    The training set is the first ``int(len(x) * (1 - test_split))`` shuffled samples, as in
+    Keras's ``boston_housing``; the rest is the test set.
+
+    Example:
+        >>> (x_tr, y_tr), (x_te, y_te) = split(np.arange(10), np.arange(10), 0.2, seed=113)
+        >>> len(x_tr), len(x_te), sorted(np.concatenate([x_tr, x_te])) == list(range(10))
+        (8, 2, True)
+    """
+    check_split_args(test_split, seed)
     order = np.random.default_rng(int(seed)).permutation(len(x))
     x, y = x[order], y[order]
     n_train = int(len(x) * (1 - test_split))

@@ -17,14 +17,13 @@ machines that only have that one.
 
 from __future__ import annotations
 
-import gzip
-import math
 import os
 import zipfile
 
 import numpy as np
 
-from fnnet.datasets._download import DownloadError, cache_dir, download, keras_cache_dir
+from fnnet.datasets._download import locate
+from fnnet.datasets._idx import read_idx
 
 __all__ = ["MNIST_ORIGIN", "MNIST_SHA256", "load_data", "load_idx", "load_idx_split"]
 
@@ -71,37 +70,22 @@ def load_data(
         DownloadError: (an :class:`OSError`) no copy was found and the download failed; the
             message says where to put the file, and that :func:`load_idx` reads the IDX files.
         ValueError: the file is not a Keras-style ``mnist.npz`` (missing keys, wrong shapes,
-            pickled objects).
+            pickled objects), or ``path`` names a folder.
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
         >>> x_train.shape, y_train.dtype  # doctest: +SKIP
         ((60000, 28, 28), dtype('uint8'))
     """
-    path = os.fspath(path)
-    name = os.path.basename(path)
-    if not name:
-        raise ValueError(
-            f"path must name a file such as 'mnist.npz', got {path!r} (a folder); pass "
-            f"load_data(path='{os.path.join(path, 'mnist.npz')}')."
-        )
-    if os.path.isfile(path):
-        return _read_npz(path)
-    cached = os.path.join(cache_dir(), name)
-    if os.path.isfile(cached):
-        return _read_npz(cached)
-    keras_cached = os.path.join(keras_cache_dir(), name)
-    if os.path.isfile(keras_cached):
-        return _read_npz(keras_cached)
-    try:
-        download(origin, cached, file_hash, timeout=timeout)
-    except DownloadError as err:
-        raise DownloadError(
-            f"MNIST was not found at {path!r}, {cached!r} or {keras_cached!r}, and downloading it "
-            f"failed. Put Keras's mnist.npz at {cached!r} (the fnnet cache), or read the original "
-            f"IDX files with fnnet.datasets.mnist.load_idx(directory). Cause: {err}"
-        ) from err
-    return _read_npz(cached)
+    file = locate(
+        path,
+        origin=origin,
+        file_hash=file_hash,
+        what="MNIST",
+        timeout=timeout,
+        hint=", or read the original IDX files with fnnet.datasets.mnist.load_idx(directory)",
+    )
+    return _read_npz(file)
 
 
 def _read_npz(file: str) -> Split:
@@ -141,33 +125,6 @@ def _find(directory: str, stem: str) -> str:
     )
 
 
-def _read_idx(file: str, ndim: int) -> np.ndarray:
-    opener = gzip.open if file.endswith(".gz") else open
-    try:
-        with opener(file, "rb") as f:
-            raw = f.read()
-    except (EOFError, gzip.BadGzipFile) as err:
-        raise ValueError(
-            f"Could not read IDX file {file!r}: {err}. The file is truncated or corrupt; download "
-            f"it again."
-        ) from err
-    header = 4 + 4 * ndim
-    if len(raw) < header or raw[:4] != bytes((0, 0, 0x08, ndim)):
-        raise ValueError(
-            f"{file!r} is not an IDX file of uint8 with {ndim} dimension(s): its magic number is "
-            f"{raw[:4].hex() or 'missing'}, expected {bytes((0, 0, 0x08, ndim)).hex()}. Check you "
-            f"passed the right file and that it is not corrupt."
-        )
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = len(raw) - header
-    if size != math.prod(dims):
-        raise ValueError(
-            f"IDX file {file!r} declares shape {dims} ({math.prod(dims)} bytes of data) but holds "
-            f"{size} bytes; it is truncated or corrupt, download it again."
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
 def load_idx(directory: str | os.PathLike, kind: str = "t10k") -> tuple[np.ndarray, np.ndarray]:
     """Read MNIST from its original IDX files, gzipped or not.
 
@@ -199,8 +156,8 @@ def load_idx(directory: str | os.PathLike, kind: str = "t10k") -> tuple[np.ndarr
     directory = os.fspath(directory)
     images_file = _find(directory, f"{kind}-images-idx3-ubyte")
     labels_file = _find(directory, f"{kind}-labels-idx1-ubyte")
-    images = _read_idx(images_file, 3)
-    labels = _read_idx(labels_file, 1)
+    images = read_idx(images_file, 3)
+    labels = read_idx(labels_file, 1)
     if len(images) != len(labels):
         raise ValueError(
             f"{images_file!r} holds {len(images)} images but {labels_file!r} holds {len(labels)} "
