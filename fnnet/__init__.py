@@ -38,6 +38,7 @@ from fnnet.combinators import (
     shape_dependent,
 )
 from fnnet.core import Layer, Masked, as_layer, call, from_stax, trainable_mask
+from fnnet.graph import Input
 from fnnet.training import (
     Steps,
     TrainState,
@@ -50,6 +51,7 @@ from fnnet.training import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Input",
     "Layer",
     "Masked",
     "Steps",

@@ -291,6 +291,26 @@ class Layer:
             )
         object.__setattr__(self, key, value)
 
+    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        """Calls the layer on symbolic tensors (``fnnet.Input(...)``), to build a functional
+        model; for arrays use the pure ``apply``."""
+        for leaf in jax.tree.leaves(inputs, is_leaf=lambda v: hasattr(v, "__fnnet_symbolic__")):
+            if hasattr(leaf, "__fnnet_symbolic__"):
+                if kwargs:
+                    raise TypeError(
+                        f"{self.kind}: a layer call in a functional model takes its inputs "
+                        f"only (a tensor, or a list of them); got keyword arguments "
+                        f"{sorted(kwargs)}. Pass extra inputs in the list, as the layer's "
+                        f"docstring shows."
+                    )
+                return leaf.__fnnet_symbolic__(self, inputs)
+        raise TypeError(
+            f"{self.kind} layer {self.name or ''}: called on {type(inputs).__name__}. A layer is "
+            f"a pair of pure functions: run it with out_shape, params, state = "
+            f"layer.init(rng, input_shape) and y, state = layer.apply(params, state, x); call "
+            f"it on fnnet.Input(...) tensors to build a functional model."
+        )
+
     def replace(self, **changes: Any) -> Layer:
         """A copy with some fields changed (the functions are shared, not copied).
 

@@ -38,7 +38,7 @@ class Compiled:
         steps: the pure steps ``fit``/``evaluate`` run (None when compiled without a loss).
         programs: their jitted programs.
         config: the arguments as given (names, functions, objects), for ``get_compile_config``.
-        loss_fn: the resolved loss, or None.
+        losses: the resolved loss of each output (None where an output has none).
     """
 
     optimizer: optax.GradientTransformation
@@ -46,7 +46,7 @@ class Compiled:
     steps: Steps | None
     programs: Programs
     config: dict
-    loss_fn: Callable | None
+    losses: list
 
 
 def _check_list(argument: str, value: Any) -> list:
@@ -77,19 +77,21 @@ def _single_loss_weight(loss_weights: Any) -> float:
     return float(value)
 
 
-def training_forward(layers: Sequence[Layer]) -> Layer:
-    """The model as compile freezes it: each layer's ``trainable`` read now, once.
+def frozen_for_training(layer: Layer) -> Layer:
+    """``layer`` with its ``trainable`` flag read now (a snapshot); a frozen layer that declares
+    ``inference_when_frozen`` (BatchNormalization) runs with ``training=False``, as in Keras.
 
-    A frozen layer that declares ``inference_when_frozen`` (BatchNormalization) runs with
-    ``training=False``, as in Keras; flags changed after compile take effect at the next
-    compile, as in Keras.
+    Models build their compiled forward pass from these snapshots, so flags changed after
+    compile take effect at the next compile, as in Keras.
     """
-    effective = []
-    for layer in layers:
-        if not layer.trainable and layer.inference_when_frozen:
-            layer = _in_inference(layer)
-        effective.append(layer.replace(trainable=layer.trainable))
-    return serial(*effective)
+    if not layer.trainable and layer.inference_when_frozen:
+        layer = _in_inference(layer)
+    return layer.replace(trainable=layer.trainable)
+
+
+def training_forward(layers: Sequence[Layer]) -> Layer:
+    """A ``Sequential``'s layers as one ``serial``, each frozen as :func:`frozen_for_training`."""
+    return serial(*(frozen_for_training(layer) for layer in layers))
 
 
 def _in_inference(layer: Layer) -> Layer:
@@ -102,7 +104,7 @@ def _in_inference(layer: Layer) -> Layer:
 
 
 def compile_model(
-    layers: Sequence[Layer],
+    forward: Layer,
     optimizer: Any,
     loss: Any,
     metrics: Any,
@@ -111,8 +113,13 @@ def compile_model(
     steps_per_execution: Any,
     jit_compile: Any,
     predict_fn: Callable,
+    output_names: Sequence[str] = (),
 ) -> Compiled:
-    """Checks ``compile``'s arguments and builds the :class:`Compiled` model."""
+    """Checks ``compile``'s arguments and builds the :class:`Compiled` model.
+
+    ``forward`` is the model as one pure layer (see :func:`frozen_for_training`);
+    ``output_names`` name its outputs (for per-output losses and metrics).
+    """
     base_tx = optimizers_lib.get(optimizer)
     loss_fn = None if loss is None else losses_lib.get(loss)
     metrics = _check_list("metrics", metrics)
@@ -128,7 +135,6 @@ def compile_model(
         )
     if not isinstance(jit_compile, bool):
         raise TypeError(f"compile(jit_compile): expected True or False; got {jit_compile!r}.")
-    forward = training_forward(layers)
     tx = base_tx
     if not all(layer.trainable for layer in forward.config["layers"]):
         tx = optimizers_lib.freeze(base_tx, lambda params: trainable_mask(forward, params))
@@ -143,7 +149,8 @@ def compile_model(
         "steps_per_execution": steps_per_execution,
         "jit_compile": jit_compile,
     }
-    return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile), config, loss_fn)
+    return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile), config,
+                    [loss_fn])
 
 
 def _name_of(value: Any) -> str | None:

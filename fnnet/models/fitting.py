@@ -30,6 +30,7 @@ from fnnet import data as data_lib
 from fnnet import utils
 from fnnet._validation import check_batch_size
 from fnnet.callbacks import CallbackList, History, resolve_verbose
+from fnnet.models.data_checks import rows, slice_rows
 from fnnet.models.programs import Programs
 
 __all__ = ["Session", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch"]
@@ -95,6 +96,7 @@ def _lazy(session: Session, logs) -> LazyLogs:
 
 def _to_device(*arrays):
     # device_put, not jnp.asarray: it skips a host-side copy (twice as fast for big arrays).
+    # An entry may be a tuple of arrays (several inputs or outputs).
     return tuple(None if a is None else jax.device_put(a) for a in arrays)
 
 
@@ -217,7 +219,7 @@ def _evaluate_stream(model, session, data, cbs, chunk: int, limit: int | None = 
 # ------------------------------------------------------------------------------ in memory
 def _evaluate_arrays(model, session, data, batch_size, cbs=None, verbose=0) -> dict:
     x_d, y_d, sw_d = data
-    n = len(x_d)
+    n = rows(x_d)
     batch_size = min(batch_size, n)
     program = session.programs.eval_chunk(batch_size)
     logs = session.programs.steps.init_logs(x_d, y_d)
@@ -249,15 +251,16 @@ def _split_validation(x, y, sw, validation_split):
             f"fit(validation_split): expected a fraction in [0, 1); got "
             f"{validation_split!r}. For example validation_split=0.2."
         )
-    split = int(len(x) * (1 - validation_split))
-    if split == 0 or split == len(x):
+    n = rows(x)
+    split = int(n * (1 - validation_split))
+    if split == 0 or split == n:
         raise ValueError(
-            f"fit(validation_split={validation_split}): with {len(x)} examples this leaves "
-            f"{split} to train on and {len(x) - split} to validate on; both need at least "
-            f"one. Use a split between {1 / len(x):.3g} and {1 - 1 / len(x):.3g}, or more data."
+            f"fit(validation_split={validation_split}): with {n} examples this leaves "
+            f"{split} to train on and {n - split} to validate on; both need at least "
+            f"one. Use a split between {1 / n:.3g} and {1 - 1 / n:.3g}, or more data."
         )
-    val = (x[split:], y[split:], None if sw is None else sw[split:])
-    return (x[:split], y[:split], None if sw is None else sw[:split]), _to_device(*val)
+    val = tuple(slice_rows(a, slice(split, None)) for a in (x, y, sw))
+    return tuple(slice_rows(a, slice(None, split)) for a in (x, y, sw)), _to_device(*val)
 
 
 def _validation(session, validation_data, validation_steps):
@@ -308,7 +311,7 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
         x, y, sw = session.prepare(where, x, y, sample_weight, class_weight)
         if validation_split and validation_data is None:
             (x, y, sw), split_val = _split_validation(x, y, sw, validation_split)
-        n = len(x)
+        n = rows(x)
         batch_size = min(batch_size, n)  # as Keras: never a batch larger than the data
         steps = -(-n // batch_size)
         if steps_per_epoch is not None:
@@ -414,7 +417,7 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
     else:
         x, y, sw = session.prepare(where, x, y, sample_weight)
         data = _to_device(x, y, sw)
-        n_steps = -(-len(x) // min(int(batch_size), len(x)))
+        n_steps = -(-rows(x) // min(int(batch_size), rows(x)))
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=n_steps)
     cbs.on_test_begin()
@@ -429,14 +432,15 @@ def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np
     batch_size = check_batch_size(where, batch_size)
     verbose = resolve_verbose(verbose)
     x = session.prepare_inputs(where, x)
-    batch_size = min(int(batch_size), len(x))
+    n = rows(x)
+    batch_size = min(int(batch_size), n)
     program = session.programs.predict(batch_size)
-    steps = -(-len(x) // batch_size)
+    steps = -(-n // batch_size)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=steps)
     cbs.on_predict_begin()
     ts = model.train_state
-    out = np.asarray(program(ts.params, ts.state, jax.device_put(x)))
+    out = jax.tree.map(np.asarray, program(ts.params, ts.state, jax.device_put(x)))
     cbs.on_predict_batch_end(steps - 1, {"outputs": out})
     cbs.on_predict_end()
     return out
@@ -445,9 +449,9 @@ def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np
 def train_on_batch(model, session: Session, x, y, sample_weight, class_weight) -> dict:
     """One optimizer step on one batch; its loss and metrics."""
     x, y, sw = session.prepare("train_on_batch", x, y, sample_weight, class_weight)
-    program = session.programs.train_chunk(len(x))
+    program = session.programs.train_chunk(rows(x))
     logs = session.programs.steps.init_logs(x, y)
-    ts, logs = program(model.train_state, logs, _to_device(x, y, sw), np.int32(len(x)),
+    ts, logs = program(model.train_state, logs, _to_device(x, y, sw), np.int32(rows(x)),
                        np.int32(0), np.int32(1), None)
     model.train_state = ts
     return _results(session, logs)
@@ -456,4 +460,4 @@ def train_on_batch(model, session: Session, x, y, sample_weight, class_weight) -
 def test_on_batch(model, session: Session, x, y, sample_weight) -> dict:
     """The loss and metrics on one batch, without updating the model."""
     x, y, sw = session.prepare("test_on_batch", x, y, sample_weight)
-    return _evaluate_arrays(model, session, _to_device(x, y, sw), len(x))
+    return _evaluate_arrays(model, session, _to_device(x, y, sw), rows(x))
