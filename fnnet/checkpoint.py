@@ -48,6 +48,7 @@ import jax
 import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
+from jax.experimental import multihost_utils
 
 __all__ = [
     "CheckpointError",
@@ -136,6 +137,17 @@ def _path_str(path: tuple) -> str:
     return "/".join(parts)
 
 
+def _host(leaf: Any) -> np.ndarray:
+    """A leaf's full value on the host, also for a global array spread over processes (a
+    replicated one reads its local copy; a split one is gathered, a collective every process
+    takes part in)."""
+    if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+        if leaf.sharding.is_fully_replicated:
+            return np.asarray(leaf.addressable_data(0))
+        return np.asarray(multihost_utils.process_allgather(leaf, tiled=True))
+    return np.asarray(leaf)
+
+
 def _flat_key(path: tuple, leaf: Any) -> str:
     # A typed key's entry is marked by its dtype so that the file alone says what it holds and
     # a plain uint32 array never silently becomes a key (or the other way round).
@@ -178,9 +190,9 @@ def flatten(tree: PyTree) -> dict[str, np.ndarray]:
                 f"probably contains '/'. Rename the dict keys so that no key contains '/'."
             )
         if _is_key(leaf):
-            flat[key] = np.asarray(jax.random.key_data(leaf))
+            flat[key] = _host(jax.random.key_data(leaf))
         elif isinstance(leaf, (np.ndarray, np.generic, jax.Array)):
-            flat[key] = np.asarray(leaf)
+            flat[key] = _host(leaf)
         else:
             flat[key] = np.asarray(jnp.asarray(leaf))
     return flat
@@ -426,7 +438,16 @@ def save(
     header = {"format": FORMAT, "version": VERSION, "sha256": digest, "user": user}
     # Serialize fully before touching the disk, so an error here changes nothing.
     data = st.numpy.save(clean, metadata=header)
+    if jax.process_count() > 1:  # several processes hold the same values: one writes
+        if jax.process_index() == 0:
+            _write(path, data)
+        multihost_utils.sync_global_devices(f"fnnet checkpoint {os.path.basename(path)}")
+        return
+    _write(path, data)
 
+
+def _write(path: str, data: bytes) -> None:
+    """``data`` to ``path`` atomically: a temporary file in the same folder, renamed."""
     # A symlink is followed, as editors and Orbax do: the file it points to is replaced
     # atomically in its own folder, and the link stays a link.
     path = os.path.realpath(path) if os.path.islink(path) else path

@@ -33,3 +33,6 @@ def mnist_dir():
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# Scripts that tests run in subprocesses are not test modules (nor doctest modules).
+collect_ignore_glob = ["scripts/*"]

@@ -11,6 +11,7 @@ import os
 import warnings
 from typing import Any
 
+import jax
 import numpy as np
 
 from fnnet import checkpoint, saving
@@ -63,8 +64,10 @@ class CSVLogger(Callback):
                 self._write_header = not f.readline()
         if self.csv_file is not None and not self.csv_file.closed:
             self.csv_file.close()
-        # newline="" because the csv module writes its own line endings.
-        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        # newline="" because the csv module writes its own line endings. With several
+        # processes only process 0 writes the file.
+        target = self.filename if jax.process_index() == 0 else os.devnull
+        self.csv_file = open(target, "a" if self.append else "w", newline="")  # noqa: SIM115
         self.keys = None
         self.writer = None
 
@@ -244,5 +247,5 @@ class BackupAndRestore(Callback):
         saving.save_train_state(self.model, self.path, extra={"epoch": epoch})
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.path):
+        if self.delete_checkpoint and os.path.exists(self.path) and jax.process_index() == 0:
             os.remove(self.path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import jax
+
 from fnnet.callbacks.base import Callback, Logs
 from fnnet.callbacks.progbar import Progbar, resolve_verbose
 
@@ -43,7 +45,9 @@ class ProgbarLogger(Callback):
 
     def set_params(self, params):
         super().set_params(params)
-        self.verbose = resolve_verbose(params.get("verbose", 1))
+        # One display for the whole run: with several processes, only process 0 prints.
+        self.verbose = resolve_verbose(params.get("verbose", 1)) if jax.process_index() == 0 \
+            else 0
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 

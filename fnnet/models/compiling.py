@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import optax
 
+from fnnet import distribution as distribution_lib
 from fnnet import losses as losses_lib
 from fnnet import metrics as metrics_lib
 from fnnet import optimizers as optimizers_lib
@@ -47,6 +48,7 @@ class Compiled:
     programs: Programs
     config: dict
     losses: list
+    distribution: Any = None
 
 
 def _check_list(argument: str, value: Any) -> list:
@@ -114,6 +116,7 @@ def compile_model(
     jit_compile: Any,
     predict_fn: Callable,
     output_names: Sequence[str] = (),
+    distribution: Any = None,
 ) -> Compiled:
     """Checks ``compile``'s arguments and builds the :class:`Compiled` model.
 
@@ -149,8 +152,13 @@ def compile_model(
         "steps_per_execution": steps_per_execution,
         "jit_compile": jit_compile,
     }
-    return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile), config,
-                    [loss_fn])
+    dist = distribution if distribution is not None else distribution_lib.distribution()
+    if dist is not None and not isinstance(dist, distribution_lib.Distribution):
+        raise TypeError(f"compile(distribution): expected a fnnet.distribution.DataParallel or "
+                        f"ModelParallel; got {dist!r}.")
+    constrain = None if dist is None else dist.constrain_batch
+    return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile, constrain),
+                    config, [loss_fn], dist)
 
 
 def _name_of(value: Any) -> str | None:

@@ -21,7 +21,7 @@ import functools
 import itertools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -47,6 +47,7 @@ class Session:
         prepare_inputs: ``prepare_inputs(where, x)``, the same for inputs alone.
         steps_per_execution: compile's setting (None: decide per call).
         output_shape: ``() -> the model's output shape``.
+        distribution: the compiled :mod:`fnnet.distribution` layout, or None.
     """
 
     programs: Programs
@@ -54,6 +55,37 @@ class Session:
     prepare_inputs: Callable
     steps_per_execution: int | None
     output_shape: Callable
+    distribution: Any = None
+
+    def place(self, *arrays) -> tuple:
+        """Host arrays on the device(s): split over the data axis under a distribution (rows
+        padded to a multiple of the data-parallel size; the padding rows are never real).
+
+        With several processes each passes its own rows, the same number everywhere, and the
+        arrays become global ones (no padding then)."""
+        if self.distribution is None:
+            return _to_device(*arrays)
+        if jax.process_count() > 1:
+            return tuple(None if a is None else self.distribution.place_batch(a)
+                         for a in arrays)
+        k = self.distribution.data_parallel_size
+
+        def pad(a):
+            if a is None or len(a) % k == 0:
+                return a
+            return np.concatenate([a, np.repeat(a[:1], k - len(a) % k, axis=0)])
+
+        return tuple(None if a is None else self.distribution.place_batch(
+            jax.tree.map(pad, a)) for a in arrays)
+
+    def check_batch_size(self, batch_size: int) -> None:
+        if self.distribution is not None and batch_size % self.distribution.data_parallel_size:
+            k = self.distribution.data_parallel_size
+            raise ValueError(
+                f"fit(batch_size={batch_size}): under {self.distribution!r} every batch is "
+                f"split over {k} devices, so batch_size must be a multiple of {k}; for "
+                f"example batch_size={max(k, batch_size // k * k)}."
+            )
 
 
 class LazyLogs(Mapping):
@@ -217,10 +249,25 @@ def _evaluate_stream(model, session, data, cbs, chunk: int, limit: int | None = 
 
 
 # ------------------------------------------------------------------------------ in memory
-def _evaluate_arrays(model, session, data, batch_size, cbs=None, verbose=0) -> dict:
-    x_d, y_d, sw_d = data
-    n = rows(x_d)
+class Placed(NamedTuple):
+    """Arrays on the device(s) and how many of their rows are real (the rest is padding)."""
+
+    data: tuple
+    n: int
+
+
+def place(session: Session, x, y, sw) -> Placed:
+    data = session.place(x, y, sw)
+    # Several processes: the global rows; else the real rows (before any padding).
+    return Placed(data, rows(data[0]) if jax.process_count() > 1 else rows(x))
+
+
+def _evaluate_arrays(model, session, placed: Placed, batch_size, cbs=None, verbose=0) -> dict:
+    (x_d, y_d, sw_d), n = placed
     batch_size = min(batch_size, n)
+    if session.distribution is not None:  # a multiple of the data-parallel size; results
+        k = session.distribution.data_parallel_size  # do not depend on it at inference
+        batch_size = -(-batch_size // k) * k
     program = session.programs.eval_chunk(batch_size)
     logs = session.programs.steps.init_logs(x_d, y_d)
     steps = -(-n // batch_size)
@@ -238,8 +285,8 @@ def _evaluate_arrays(model, session, data, batch_size, cbs=None, verbose=0) -> d
 
 
 def evaluate_any(model, session, data, batch_size, cbs=None, verbose=0, steps=None) -> dict:
-    """``evaluate`` on device arrays ``(x, y, sw)`` or on an iterable of batches."""
-    if not data_lib.is_batch_stream(data):
+    """``evaluate`` on :class:`Placed` arrays or on an iterable of batches."""
+    if isinstance(data, Placed):
         return _evaluate_arrays(model, session, data, batch_size, cbs, verbose)
     return _evaluate_stream(model, session, data, cbs, chunk_size(session, None, verbose), steps)
 
@@ -260,7 +307,7 @@ def _split_validation(x, y, sw, validation_split):
             f"one. Use a split between {1 / n:.3g} and {1 - 1 / n:.3g}, or more data."
         )
     val = tuple(slice_rows(a, slice(split, None)) for a in (x, y, sw))
-    return tuple(slice_rows(a, slice(None, split)) for a in (x, y, sw)), _to_device(*val)
+    return tuple(slice_rows(a, slice(None, split)) for a in (x, y, sw)), val
 
 
 def _validation(session, validation_data, validation_steps):
@@ -279,7 +326,7 @@ def _validation(session, validation_data, validation_steps):
             f"fit(validation_data): expected (x_val, y_val) or (x_val, y_val, "
             f"sample_weight_val); got {_describe(validation_data)}."
         )
-    return _to_device(*session.prepare("fit(validation_data)", *validation_data))
+    return place(session, *session.prepare("fit(validation_data)", *validation_data))
 
 
 def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks,
@@ -311,6 +358,7 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
         x, y, sw = session.prepare(where, x, y, sample_weight, class_weight)
         if validation_split and validation_data is None:
             (x, y, sw), split_val = _split_validation(x, y, sw, validation_split)
+            split_val = place(session, *split_val)
         n = rows(x)
         batch_size = min(batch_size, n)  # as Keras: never a batch larger than the data
         steps = -(-n // batch_size)
@@ -321,7 +369,11 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
                                                               validation_steps)
     if not streaming:
         # Data that fits stays on the device for the whole fit: no per-epoch transfers.
-        data = _to_device(x, y, sw)
+        session.check_batch_size(batch_size)
+        data, n = place(session, x, y, sw)
+        steps = -(-n // batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, steps_per_epoch)
     chunk = chunk_size(session, steps, verbose)
     programs = session.programs
     logs0 = programs.steps.init_logs(x_like, y_like)
@@ -416,7 +468,7 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
         data, n_steps = x, steps
     else:
         x, y, sw = session.prepare(where, x, y, sample_weight)
-        data = _to_device(x, y, sw)
+        data = place(session, x, y, sw)
         n_steps = -(-rows(x) // min(int(batch_size), rows(x)))
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=n_steps)
@@ -460,4 +512,4 @@ def train_on_batch(model, session: Session, x, y, sample_weight, class_weight) -
 def test_on_batch(model, session: Session, x, y, sample_weight) -> dict:
     """The loss and metrics on one batch, without updating the model."""
     x, y, sw = session.prepare("test_on_batch", x, y, sample_weight)
-    return _evaluate_arrays(model, session, _to_device(x, y, sw), rows(x))
+    return _evaluate_arrays(model, session, place(session, x, y, sw), rows(x))

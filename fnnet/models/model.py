@@ -248,7 +248,7 @@ class Model(Layer):
         tx = None if self._compiled is None else self._compiled.tx
         step = jnp.zeros((), jnp.int32) if old is None else old.step
         opt_state = None if tx is None else init_optimizer(tx, params)
-        self._ts = TrainState(params, states, opt_state, train_key, step, tx)
+        self._ts = self._placed(TrainState(params, states, opt_state, train_key, step, tx))
 
     # ----------------------------------------------------------------- the training state
     def _require_built(self, where: str) -> TrainState:
@@ -281,6 +281,9 @@ class Model(Layer):
                 "compiled with. Compile the model with that optimizer, or build the state from "
                 "model.train_state.replace(...).")
         self._check_tree("model.train_state", old, value)
+        if self._compiled is not None and self._compiled.distribution is not None and any(
+                not isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(value)):
+            value = self._placed(value)  # host values (a loaded checkpoint) laid out again
         self._ts = value
 
     @staticmethod
@@ -380,6 +383,7 @@ class Model(Layer):
         weighted_metrics: Sequence[Any] | None = None,
         steps_per_execution: int | None = None,
         jit_compile: bool = True,
+        distribution: Any = None,
     ) -> None:
         """Configures training: the optimizer, the loss and the metrics.
 
@@ -402,16 +406,29 @@ class Model(Layer):
                 one call, about 20 updates per epoch with a progress bar, and 8 batches per
                 call for data streamed from an iterable.
             jit_compile: False runs the steps eagerly, for debugging.
+            distribution: a :mod:`fnnet.distribution` ``DataParallel`` or ``ModelParallel``
+                (default: the one set by ``fnnet.distribution.set_distribution``, or one
+                device). ``fit`` then splits every batch over the data axis and lays out the
+                params as the distribution says; XLA inserts the collectives.
         """
         compiled = compile_model(self._forward_layer(), optimizer, loss, metrics,
                                  weighted_metrics, loss_weights, steps_per_execution,
-                                 jit_compile, make_predict_step(self), self.output_names)
+                                 jit_compile, make_predict_step(self), self.output_names,
+                                 distribution)
         self._compiled = compiled
         self.optimizer = OptimizerHandle(self, compiled.tx, optimizer)
         if self._ts is not None:
             ts = self._ts
-            self._ts = TrainState(ts.params, ts.state, init_optimizer(compiled.tx, ts.params),
-                                  ts.rng, ts.step, compiled.tx)
+            self._ts = self._placed(TrainState(ts.params, ts.state,
+                                               init_optimizer(compiled.tx, ts.params),
+                                               ts.rng, ts.step, compiled.tx))
+
+    def _placed(self, ts: TrainState) -> TrainState:
+        """``ts`` laid out as the compiled distribution says (unchanged without one)."""
+        dist = None if self._compiled is None else self._compiled.distribution
+        if dist is None:
+            return ts
+        return dist.place_train_state(ts, [layer.name for layer in self._param_layers()])
 
     def get_compile_config(self) -> dict | None:
         """The compile arguments as JSON (what ``save`` stores), or None if not compiled.
@@ -468,7 +485,7 @@ class Model(Layer):
             )
         return fitting.Session(self._compiled.programs, self._prepare, self._prepare_inputs,
                                self._compiled.config["steps_per_execution"],
-                               lambda: self.output_shape)
+                               lambda: self.output_shape, self._compiled.distribution)
 
     def _enter(self, where: str) -> None:
         if self._busy == "fit":

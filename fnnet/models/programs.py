@@ -32,10 +32,14 @@ class Programs:
         jit: False runs everything eagerly (``compile(jit_compile=False)``), for debugging.
     """
 
-    def __init__(self, steps: Steps | None, predict_fn: Callable, jit: bool = True):
+    def __init__(self, steps: Steps | None, predict_fn: Callable, jit: bool = True,
+                 constrain: Callable | None = None):
         self.steps = steps
         self.predict_fn = predict_fn
         self.jit = jit
+        # Under a distribution: pins each batch to the data axis, so the steps run
+        # data-parallel (fnnet.distribution.Distribution.constrain_batch).
+        self.constrain = constrain or (lambda batch: batch)
         self._cache: dict = {}
 
     def _get(self, key: Any, build: Callable) -> Callable:
@@ -60,7 +64,7 @@ class Programs:
     def train_epoch(self, batch_size: int, shuffle: bool) -> Callable:
         """``(ts, logs, data, n) -> (ts, logs, results)``: a whole epoch in one call."""
         def build():
-            run = loop.epoch(self.steps.train_update, batch_size=batch_size, shuffle=shuffle)
+            run = loop.epoch(self._train_update, batch_size=batch_size, shuffle=shuffle)
 
             def program(ts, logs, data, n):
                 ts, logs = run(ts, logs, data, n)
@@ -79,7 +83,7 @@ class Programs:
         def build():
             def program(ts, logs, data, n, start, count, perm):
                 return loop.scan_batches(
-                    lambda c, b, m: self.steps.train_update(c[0], c[1], b, m), (ts, logs), data,
+                    lambda c, b, m: self._train_update(c[0], c[1], b, m), (ts, logs), data,
                     batch_size=batch_size, n=n, perm=perm, start=start, count=count)
 
             return program
@@ -91,8 +95,8 @@ class Programs:
         def build():
             def program(params, state, logs, data, n, start, count):
                 return loop.scan_batches(
-                    lambda c, b, m: self.steps.eval_update(params, state, c, b, m), logs, data,
-                    batch_size=batch_size, n=n, start=start, count=count)
+                    lambda c, b, m: self.steps.eval_update(params, state, c, *self.constrain(
+                        (b, m))), logs, data, batch_size=batch_size, n=n, start=start, count=count)
 
             return program
 
@@ -104,8 +108,12 @@ class Programs:
 
     def predict(self, batch_size: int) -> Callable:
         """``(params, state, x) -> y`` over all of ``x``, batch by batch, in one call."""
-        return self._get(("predict", batch_size),
-                         lambda: loop.predict(self.predict_fn, batch_size=batch_size))
+        return self._get(("predict", batch_size), lambda: loop.predict(
+            lambda p, s, x: self.predict_fn(p, s, self.constrain(x)), batch_size=batch_size))
+
+    def _train_update(self, ts, logs, batch, mask):
+        batch, mask = self.constrain((batch, mask))
+        return self.steps.train_update(ts, logs, batch, mask)
 
 
 def fresh_logs_on_host(logs: Any) -> Any:
