@@ -121,6 +121,8 @@ def test_masked_global_max_pooling_1d_ignores_masked_steps(keepdims):
     layer = layers.GlobalMaxPooling1D(keepdims=keepdims)
     y, _ = layer.apply((), (), Masked(jnp.asarray(x), jnp.asarray(MASK)))
     assert not isinstance(y, Masked) and y.shape == ((3, 1, 2) if keepdims else (3, 2))
+    expected = np.where(MASK[..., None], x, -np.inf).max(axis=1, keepdims=keepdims)
+    np.testing.assert_array_equal(np.asarray(y), expected)
     keras = keras_module()
     ref = keras.layers.GlobalMaxPooling1D(keepdims=keepdims)
     for i in range(3):
