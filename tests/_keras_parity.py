@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -30,8 +31,11 @@ def keras_module():
 
 
 def keras_call(fn, *args, **kwargs):
-    """Keras's own code is not written for strict JAX promotion; let it run in standard mode."""
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+    """Keras's own code is not written for strict JAX promotion; let it run in standard mode
+    (and keep its numpy-2 ``__array__(copy=...)`` deprecation notices out of the report)."""
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), \
+            warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="keras")
         return fn(*args, **kwargs)
 
 
