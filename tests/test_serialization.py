@@ -51,6 +51,10 @@ def _assert_same_layer(original, rebuilt, input_shape, x, *, training=False):
 
 
 X = jnp.arange(24.0).reshape(4, 6) / 10.0
+# Tiny sequences, images and volumes (batch 4) for the convolution, pooling and reshaping layers.
+SEQ = jnp.asarray(np.linspace(-1, 1, 4 * 5 * 2, dtype=np.float32).reshape(4, 5, 2))
+IMG = jnp.asarray(np.linspace(-1, 1, 4 * 4 * 4 * 2, dtype=np.float32).reshape(4, 4, 4, 2))
+VOL = jnp.asarray(np.linspace(-1, 1, 4 * 3 * 3 * 3, dtype=np.float32).reshape(4, 3, 3, 3, 1))
 
 BUILTIN_CASES = {
     "Dense": (layers.Dense(3, activation="relu", input_shape=(6,), name="hidden"), (None, 6), X),
@@ -66,6 +70,50 @@ BUILTIN_CASES = {
                            (None, 6), X),
     "LayerNormalization": (layers.LayerNormalization(epsilon=1e-4, scale=False), (None, 6), X),
     "Identity": (layers.Identity(name="skip"), (None, 6), X),
+    "Conv1D": (layers.Conv1D(3, 2, padding="causal", dilation_rate=2, kernel_regularizer="l2",
+                             input_shape=(5, 2)), (None, 5, 2), SEQ),
+    "Conv2D": (layers.Conv2D(4, (2, 3), strides=(1, 2), padding="same", groups=2,
+                             activation="softmax", bias_constraint="non_neg", name="c2"),
+               (None, 4, 4, 2), IMG),
+    "Conv3D": (layers.Conv3D(2, 2, use_bias=False, kernel_initializer="he_normal"),
+               (None, 3, 3, 3, 1), VOL),
+    "DepthwiseConv1D": (layers.DepthwiseConv1D(2, depth_multiplier=2, depthwise_regularizer="l1",
+                                               depthwise_constraint="max_norm"), (None, 5, 2), SEQ),
+    "DepthwiseConv2D": (layers.DepthwiseConv2D((2, 2), strides=2, padding="same",
+                                               activation="relu"), (None, 4, 4, 2), IMG),
+    "SeparableConv1D": (layers.SeparableConv1D(3, 2, pointwise_regularizer="l2",
+                                               depthwise_initializer="ones"), (None, 5, 2), SEQ),
+    "SeparableConv2D": (layers.SeparableConv2D(3, 2, dilation_rate=2, depth_multiplier=2,
+                                               dtype="mixed_bfloat16"), (None, 4, 4, 2), IMG),
+    "Conv1DTranspose": (layers.Conv1DTranspose(2, 3, strides=2, output_padding=1), (None, 5, 2),
+                        SEQ),
+    "Conv2DTranspose": (layers.Conv2DTranspose(2, 3, strides=2, padding="same",
+                                               activation="sigmoid"), (None, 4, 4, 2), IMG),
+    "Conv3DTranspose": (layers.Conv3DTranspose(1, 2, strides=(1, 2, 1)), (None, 3, 3, 3, 1), VOL),
+    "MaxPooling1D": (layers.MaxPooling1D(3, strides=1, padding="same"), (None, 5, 2), SEQ),
+    "MaxPooling2D": (layers.MaxPooling2D((2, 2), input_shape=(4, 4, 2)), (None, 4, 4, 2), IMG),
+    "MaxPooling3D": (layers.MaxPooling3D(padding="same"), (None, 3, 3, 3, 1), VOL),
+    "AveragePooling1D": (layers.AveragePooling1D(2, padding="same"), (None, 5, 2), SEQ),
+    "AveragePooling2D": (layers.AveragePooling2D(3, strides=1, padding="same"), (None, 4, 4, 2),
+                         IMG),
+    "AveragePooling3D": (layers.AveragePooling3D((1, 2, 2)), (None, 3, 3, 3, 1), VOL),
+    "GlobalMaxPooling1D": (layers.GlobalMaxPooling1D(keepdims=True), (None, 5, 2), SEQ),
+    "GlobalMaxPooling2D": (layers.GlobalMaxPooling2D(), (None, 4, 4, 2), IMG),
+    "GlobalMaxPooling3D": (layers.GlobalMaxPooling3D(keepdims=True), (None, 3, 3, 3, 1), VOL),
+    "GlobalAveragePooling1D": (layers.GlobalAveragePooling1D(name="gap"), (None, 5, 2), SEQ),
+    "GlobalAveragePooling2D": (layers.GlobalAveragePooling2D(keepdims=True), (None, 4, 4, 2), IMG),
+    "GlobalAveragePooling3D": (layers.GlobalAveragePooling3D(), (None, 3, 3, 3, 1), VOL),
+    "ZeroPadding1D": (layers.ZeroPadding1D((1, 2)), (None, 5, 2), SEQ),
+    "ZeroPadding2D": (layers.ZeroPadding2D(((1, 0), 2)), (None, 4, 4, 2), IMG),
+    "ZeroPadding3D": (layers.ZeroPadding3D((0, 1, 2)), (None, 3, 3, 3, 1), VOL),
+    "Cropping1D": (layers.Cropping1D((0, 2)), (None, 5, 2), SEQ),
+    "Cropping2D": (layers.Cropping2D(((1, 0), (0, 1))), (None, 4, 4, 2), IMG),
+    "Cropping3D": (layers.Cropping3D(((0, 1), 1, 0)), (None, 3, 3, 3, 1), VOL),
+    "UpSampling1D": (layers.UpSampling1D(3), (None, 5, 2), SEQ),
+    "UpSampling2D": (layers.UpSampling2D((1, 2), interpolation="bilinear"), (None, 4, 4, 2), IMG),
+    "UpSampling3D": (layers.UpSampling3D((2, 1, 1)), (None, 3, 3, 3, 1), VOL),
+    "Permute": (layers.Permute((2, 1), input_shape=(5, 2)), (None, 5, 2), SEQ),
+    "RepeatVector": (layers.RepeatVector(3), (None, 6), X),
 }
 
 
@@ -223,7 +271,7 @@ def test_mistyped_fields_are_refused(bad):
 def test_an_unknown_class_is_refused_and_nothing_is_imported():
     spec = {"class_name": "os.system", "name": None, "config": {"command": "echo hi"}}
     with pytest.raises(ValueError, match=r"unknown class_name 'os\.system'\. Valid built-in names: "
-                                         r"Activation, BatchNormalization, Dense, .*residual, "
+                                         r"Activation, .*BatchNormalization, .*Dense, .*residual, "
                                          r"serial.*custom_objects=\{'os\.system': constructor\}"):
         deserialize_layer(spec)
 
