@@ -354,9 +354,10 @@ def shape_dependent(make_layer: Callable[[Any], Any], name: str | None = None) -
         >>> shape
         (2, 5)
     """
-    if not callable(make_layer):
+    if not callable(make_layer) or isinstance(make_layer, Layer):  # a layer is callable too
         raise TypeError(f"shape_dependent(make_layer): make_layer must be callable; got "
-                        f"{make_layer!r}.")
+                        f"{make_layer!r}. Pass a function input_shape -> layer, e.g. "
+                        f"lambda shape: layers.Dense(shape[-1]).")
 
     def build(shape):
         return as_layer(make_layer(shape), "shape_dependent: make_layer(shape)")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +58,7 @@ __all__ = [
     "from_stax",
     "split_rng",
     "num_elements",
+    "snake_case",
 ]
 
 
@@ -572,6 +574,15 @@ def from_stax(pair: Any, name: str | None = None) -> Layer:
         return s_apply(params, x, rng=rng, mode="train" if training else "test"), state
 
     return Layer(init, apply, name=name, kind="stax")
+
+
+def snake_case(kind: str) -> str:
+    """Keras's default layer name for a class name: ``"Conv2D"`` -> ``"conv2d"``,
+    ``"MaxPooling2D"`` -> ``"max_pooling2d"``, ``"BatchNormalization"`` -> ``"batch_normalization"``.
+    """
+    name = re.sub(r"\W+", "", kind)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def split_rng(rng: jax.Array | None, n: int) -> list:

@@ -96,10 +96,10 @@ class LayoutMap:
     Example:
         >>> layout = LayoutMap(DeviceMesh((1,), ("model",)))
         >>> layout["dense.*/kernel"] = (None, "model")
-        >>> layout.spec_for("dense_1/kernel", 2)
-        PartitionSpec(None, 'model')
-        >>> layout.spec_for("dense_1/bias", 1)
-        PartitionSpec()
+        >>> tuple(layout.spec_for("dense_1/kernel", 2))
+        (None, 'model')
+        >>> tuple(layout.spec_for("dense_1/bias", 1))
+        ()
     """
 
     def __init__(self, device_mesh: DeviceMesh):

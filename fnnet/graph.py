@@ -31,13 +31,12 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 
-from fnnet.core import Layer, call, init_layer, split_rng
+from fnnet.core import Layer, call, init_layer, snake_case, split_rng
 
 __all__ = ["SymbolicTensor", "Node", "Input", "InputLayer", "graph_layer", "is_shape",
            "GraphSpec"]
@@ -185,7 +184,7 @@ def _call_symbolic(layer: Layer, inputs: Any) -> Any:
         raise type(err)(f"calling {layer.kind} layer {layer.name or ''!s} on inputs of shape "
                         f"{in_shape}: {err}") from None
     node = Node(layer, inputs, None)
-    name = layer.name or re.sub(r"(?<!^)(?=[A-Z])", "_", layer.kind).lower()
+    name = layer.name or snake_case(layer.kind)
     node.outputs = jax.tree.map(lambda s: SymbolicTensor(s, node, name), out_shape,
                                 is_leaf=is_shape)
     return node.outputs
@@ -259,7 +258,7 @@ class GraphSpec:
             layer = node.layer
             name = layer.name
             if name is None:
-                base = re.sub(r"(?<!^)(?=[A-Z])", "_", layer.kind).lower()
+                base = snake_case(layer.kind)
                 name, i = (base if base not in names else f"{base}_1"), 1
                 while name in names:
                     i += 1
@@ -327,10 +326,12 @@ def graph_layer(inputs: Any, outputs: Any, name: str | None = None,
         return list(x)
 
     def init(rng, input_shape):
-        shapes = flat_inputs(input_shape) if input_shape is not None else [
-            t.shape for t in spec.inputs]
-        if len(spec.inputs) == 1 and is_shape(input_shape):
+        if input_shape is None:
+            shapes = [t.shape for t in spec.inputs]
+        elif len(spec.inputs) == 1 and is_shape(input_shape):
             shapes = [tuple(input_shape)]
+        else:
+            shapes = flat_inputs(input_shape)
         env = {id(t): tuple(s) for t, s in zip(spec.inputs, shapes, strict=True)}
         params: list = [()] * n_layers
         states: list = [()] * n_layers

@@ -19,7 +19,7 @@ Example:
     >>> x = np.random.default_rng(0).random((20, 4), dtype=np.float32)
     >>> history = model.fit(x, (x[:, 0] * 3).astype("int32"), epochs=2, verbose=0)
     >>> [layer.name for layer in model.layers], model.output_shape
-    (['input', 'dense', 'dense_1'], (None, 3))
+    (['input_layer', 'dense', 'dense_1'], (None, 3))
 """
 
 from __future__ import annotations

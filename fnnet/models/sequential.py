@@ -6,14 +6,13 @@ The model is itself a :class:`fnnet.Layer`: ``model.init``/``model.apply`` are t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 
 from fnnet import utils
-from fnnet.core import Layer, as_layer, init_layer
+from fnnet.core import Layer, as_layer, init_layer, snake_case
 from fnnet.graph import SymbolicTensor
 from fnnet.models import summary
 from fnnet.models.compiling import training_forward
@@ -22,10 +21,6 @@ from fnnet.models.programs import Programs
 from fnnet.training import make_predict_step
 
 __all__ = ["Sequential"]
-
-
-def _snake(kind: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
 
 
 class Sequential(Model):
@@ -135,7 +130,7 @@ class Sequential(Model):
         taken = {lay.name for lay in self.layers}
         name = layer.name
         if name is None:
-            base = _snake(layer.kind) if layer.kind != "Layer" else "layer"
+            base = snake_case(layer.kind) if layer.kind != "Layer" else "layer"
             name, i = base, 0
             while name in taken:
                 i += 1
