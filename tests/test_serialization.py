@@ -114,6 +114,39 @@ BUILTIN_CASES = {
     "UpSampling3D": (layers.UpSampling3D((2, 1, 1)), (None, 3, 3, 3, 1), VOL),
     "Permute": (layers.Permute((2, 1), input_shape=(5, 2)), (None, 5, 2), SEQ),
     "RepeatVector": (layers.RepeatVector(3), (None, 6), X),
+    # merging
+    "Add": (layers.Add(name="add"), ((None, 6), (None, 6)), (X, X)),
+    "Subtract": (layers.Subtract(), ((None, 6), (None, 6)), (X, X)),
+    "Multiply": (layers.Multiply(), ((None, 6), (None, 1)), (X, X[:, :1])),
+    "Average": (layers.Average(), ((None, 6),) * 3, (X, X, X)),
+    "Maximum": (layers.Maximum(), ((None, 6), (None, 6)), (X, X)),
+    "Minimum": (layers.Minimum(), ((None, 6), (None, 6)), (X, X)),
+    "Concatenate": (layers.Concatenate(axis=1), ((None, 6), (None, 6)), (X, X)),
+    "Dot": (layers.Dot(axes=(1, 1), normalize=True), ((None, 6), (None, 6)), (X, X)),
+    # noise
+    "SpatialDropout1D": (layers.SpatialDropout1D(0.3, seed=1), (None, 2, 3), X.reshape(4, 2, 3)),
+    "SpatialDropout2D": (layers.SpatialDropout2D(0.3, data_format="channels_first"),
+                         (None, 1, 2, 3), X.reshape(4, 1, 2, 3)),
+    "SpatialDropout3D": (layers.SpatialDropout3D(0.3), (None, 1, 2, 3, 1), X.reshape(4, 1, 2, 3, 1)),
+    "GaussianNoise": (layers.GaussianNoise(0.2, seed=3, input_shape=(6,)), (None, 6), X),
+    "GaussianDropout": (layers.GaussianDropout(0.2), (None, 6), X),
+    # preprocessing and augmentation
+    "Rescaling": (layers.Rescaling([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], offset=0.5), (None, 6), X),
+    "Normalization": (layers.Normalization(axis=None), (None, 6), X),
+    "Normalization (given statistics)": (
+        layers.Normalization(axis=(1, 2), mean=[[1.0, 2.0, 3.0]], variance=[[1.0, 4.0, 9.0]],
+                             invert=True), (None, 2, 3), X.reshape(4, 2, 3)),
+    "RandomFlip": (layers.RandomFlip("vertical", seed=1), (None, 2, 3, 1), X.reshape(4, 2, 3, 1)),
+    "RandomTranslation": (layers.RandomTranslation((-0.2, 0.3), 0.1, fill_mode="constant",
+                                                   fill_value=1.0), (None, 2, 3, 1),
+                          X.reshape(4, 2, 3, 1)),
+    "RandomRotation": (layers.RandomRotation(0.2, interpolation="nearest",
+                                             data_format="channels_first"), (None, 1, 2, 3),
+                       X.reshape(4, 1, 2, 3)),
+    "RandomZoom": (layers.RandomZoom(0.2, (-0.1, 0.1), fill_mode="wrap"), (None, 2, 3, 1),
+                   X.reshape(4, 2, 3, 1)),
+    "RandomContrast": (layers.RandomContrast((0.1, 0.3), value_range=(0, 1)), (None, 2, 3, 1),
+                       X.reshape(4, 2, 3, 1)),
 }
 
 

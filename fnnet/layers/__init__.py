@@ -1,6 +1,17 @@
 """Layers with Keras's names, arguments and defaults; each returns a :class:`fnnet.Layer`."""
 
-from fnnet.layers.convolutional import Conv1D, Conv2D, Conv3D
+from fnnet.layers.augmentation import (
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from fnnet.layers.convolutional import (
+    Conv1D,
+    Conv2D,
+    Conv3D,
+)
 from fnnet.layers.convolutional_depthwise import (
     DepthwiseConv1D,
     DepthwiseConv2D,
@@ -12,8 +23,35 @@ from fnnet.layers.convolutional_transpose import (
     Conv2DTranspose,
     Conv3DTranspose,
 )
-from fnnet.layers.core import Activation, Dense, Dropout, Flatten, Identity, Reshape
-from fnnet.layers.normalization import BatchNormalization, LayerNormalization
+from fnnet.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Identity,
+    Reshape,
+)
+from fnnet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
+from fnnet.layers.noise import (
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from fnnet.layers.normalization import (
+    BatchNormalization,
+    LayerNormalization,
+)
 from fnnet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -27,6 +65,10 @@ from fnnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
     MaxPooling3D,
+)
+from fnnet.layers.preprocessing import (
+    Normalization,
+    Rescaling,
 )
 from fnnet.layers.reshaping import (
     Cropping1D,
@@ -44,10 +86,13 @@ from fnnet.layers.reshaping import (
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
     "BatchNormalization",
+    "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
     "Conv2D",
@@ -60,8 +105,11 @@ __all__ = [
     "Dense",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
+    "Dot",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAveragePooling3D",
@@ -73,11 +121,25 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "MaxPooling3D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Normalization",
     "Permute",
+    "RandomContrast",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
     "SeparableConv1D",
     "SeparableConv2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "Subtract",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",
