@@ -146,11 +146,13 @@ def compile_model(
     return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile), config, loss_fn)
 
 
-def _name_of(value: Any) -> str | None:
-    """A loss or metric by name: a str as given, a built-in loss by its canonical name."""
+def _name_of(value: Any) -> str | dict | None:
+    """A loss or metric by name: a str as given, a built-in loss by its canonical name (a
+    built-in loss class by its ``{"class_name", "config"}``), a built-in metric function by
+    its name."""
     if isinstance(value, str):
         return value
-    return losses_lib.serialize(value)
+    return losses_lib.serialize(value) or metrics_lib.serialize(value)
 
 
 def compile_config(compiled: Compiled, opt_state: Any) -> tuple[dict, list[str]]:

@@ -35,7 +35,9 @@ def _compile_args(cfg: dict, custom: dict, path: str) -> dict:
         optimizer = optimizers_lib.get(optimizer)
 
     def resolve(name, what):
-        return _lookup(name, custom, what, path) if name in names else name
+        # A dict is a built-in loss class's config ({"class_name", "config"}), resolved by get.
+        return _lookup(name, custom, what, path) if isinstance(name, str) and name in names \
+            else name
 
     return {
         "optimizer": optimizer,
