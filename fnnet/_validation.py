@@ -166,12 +166,17 @@ def _class_ids(y: np.ndarray) -> np.ndarray:
     return np.round(y.reshape(len(y))).astype(np.int64)
 
 
+_ONE_HOT = ("categorical_crossentropy", "categorical_focal_crossentropy")
+
+
 def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | None) -> None:
     """Checks targets against the loss and the model's output shape."""
     if output_shape is None or loss is None:
         return
     units = output_shape[-1]
     name = losses_lib.serialize(losses_lib.base_loss(loss))
+    if name == "ctc":  # label sequences (n, max_length) against frames (batch, T, classes)
+        return
     if losses_lib.is_sparse(loss):
         if y.ndim == len(output_shape) and y.shape[-1] != 1:
             raise ValueError(
@@ -179,6 +184,12 @@ def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | Non
                 f"(n,), but y has shape {y.shape} (one-hot?). Use "
                 f"loss='categorical_crossentropy' for one-hot labels, or pass y.argmax(-1)."
             )
+        ignored = losses_lib.bound_arguments(loss).get("ignore_class")
+        if ignored is not None:  # Keras's ignore_class: those labels are masked, not checked
+            y = np.asarray(y)
+            y = y[y != ignored]
+            if y.size == 0:
+                return
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
             bad = float(y[y != np.round(y)].ravel()[0])
             raise ValueError(
@@ -192,12 +203,12 @@ def check_labels(where: str, loss: Any, y: np.ndarray, output_shape: tuple | Non
                 f"units, but y has values in [{lo}, {hi}]. Check the labels, or give the last "
                 f"layer {max(hi + 1, units)} units."
             )
-    elif name in ("categorical_crossentropy",) or (
+    elif name in _ONE_HOT or (
             y.ndim == len(output_shape) and y.ndim >= 2 and units > 1):
         if y.ndim != len(output_shape) or y.shape[-1] != units:
             hint = ("Use fnnet.utils.to_categorical(y) for one-hot labels, or "
                     "loss='sparse_categorical_crossentropy' for integer class ids."
-                    if name == "categorical_crossentropy" else
+                    if name in _ONE_HOT else
                     f"Pass targets of shape (n, {units}).")
             raise ValueError(
                 f"{where}: y has shape {y.shape} but the model outputs (batch, "

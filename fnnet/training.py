@@ -32,8 +32,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from fnnet import activations as activations_lib
-from fnnet import losses as losses_lib
 from fnnet import metrics as metrics_lib
 from fnnet import optimizers as optimizers_lib
 from fnnet.core import (
@@ -46,6 +44,7 @@ from fnnet.core import (
     init_layer,
     regularization,
 )
+from fnnet.objective import Objective
 
 PyTree = Any
 
@@ -209,60 +208,8 @@ def _unpack(batch: Any, where: str) -> tuple:
     return x, y, (batch[2] if len(batch) == 3 else None)
 
 
-def _objective_parts(layer: Layer, loss_fn: Callable) -> tuple[Layer, Callable, Callable]:
-    """(forward layer, loss on its output, output -> predictions).
-
-    When ``layer`` ends in softmax (or sigmoid) and the loss is the matching cross-entropy, the
-    loss is computed from the logits (``layer.logits``), exact where the probability form
-    saturates; metrics still see the probabilities.
-    """
-    logits_loss = losses_lib.from_logits_variant(loss_fn)
-    act = layer.output_activation
-    if layer.logits is not None and logits_loss is not None and \
-            losses_lib.matching_activation(loss_fn) == act:
-        return layer.logits, logits_loss, activations_lib.get(act)
-    return layer, loss_fn, lambda out: out
-
-
-def _values(out: Any) -> tuple[jax.Array, jax.Array | None]:
-    return (out.value, out.mask) if isinstance(out, Masked) else (out, None)
-
-
-def _check_per_example(values: jax.Array, y_pred: jax.Array, loss_fn: Callable) -> None:
-    if values.ndim == 0 or values.shape != y_pred.shape[:values.ndim]:
-        name = getattr(loss_fn, "__name__", repr(loss_fn))
-        raise ValueError(
-            f"loss {name}: returned shape {tuple(values.shape)} for predictions of shape "
-            f"{tuple(y_pred.shape)}; fnnet losses return one value per example (shape "
-            f"({y_pred.shape[0]},), or (batch, timesteps) for sequences) and fit reduces them "
-            f"with the sample weights and the mask of padded rows. Reduce over the last axis "
-            f"only, e.g. jnp.mean(jnp.square(y_pred - y_true), axis=-1)."
-        )
-
-
-def weighted_loss(values: jax.Array, sample_weight: Any = None, mask: Any = None,
-                  data_mask: Any = None) -> tuple[jax.Array, jax.Array]:
-    """Keras's ``sum_over_batch_size``: ``(sum(values * w), number of real entries)``.
-
-    ``values``: per-example (or per-timestep) losses; ``sample_weight`` and ``mask`` (real
-    rows) have shape ``(batch,)``; ``data_mask`` covers the leading axes of ``values``.
-    Returns the weighted sum and the count it is divided by (at least 1).
-    """
-    dtype = values.dtype
-
-    def spread(w):  # (batch,) or a leading-axes mask -> values' shape
-        w = jnp.asarray(w, dtype)
-        return jnp.broadcast_to(w.reshape(w.shape + (1,) * (values.ndim - w.ndim)), values.shape)
-
-    real = jnp.ones(values.shape, dtype)
-    if mask is not None:
-        real = real * spread(mask)
-    if data_mask is not None:
-        real = real * spread(data_mask)
-    w = real if sample_weight is None else real * spread(sample_weight)
-    # where(): padded rows may hold NaN (e.g. 0/0 from a repeated row), and 0 * NaN is NaN.
-    total = jnp.sum(jnp.where(w != 0, values * w, jnp.zeros((), dtype)))
-    return total, jnp.maximum(jnp.sum(real), 1)
+def _values(out: Any) -> Any:
+    return out.value if isinstance(out, Masked) else out
 
 
 class Steps(NamedTuple):
@@ -289,25 +236,32 @@ class Steps(NamedTuple):
 
 def make_steps(
     layer: Any,
-    loss: str | Callable,
+    loss: Any,
     metrics: Sequence[Any] = (),
     *,
     weighted_metrics: Sequence[Any] = (),
-    loss_weight: float = 1.0,
+    loss_weight: Any = 1.0,
+    output_names: Sequence[str] | None = None,
 ) -> Steps:
     """The accumulating train, eval and predict updates for ``layer``, ``loss`` and ``metrics``.
 
-    The loss of a batch is ``sum(loss * sample_weight * mask) / sum(mask)`` (Keras's
-    ``sum_over_batch_size``), times ``loss_weight``. Gradients are taken with respect to
-    ``ts.params`` only; the new ``state`` comes back through ``has_aux``. Each step draws its
-    key as ``jax.random.fold_in(ts.rng, ts.step)``.
+    The loss of a batch is Keras's (see :mod:`fnnet.objective`): ``sum(loss * sample_weight *
+    mask) / sum(mask)`` for the default ``sum_over_batch_size``, times ``loss_weight``, plus
+    the layers' weight penalties. Gradients are taken with respect to ``ts.params`` only; the
+    new ``state`` comes back through ``has_aux``. Each step draws its key as
+    ``jax.random.fold_in(ts.rng, ts.step)``.
 
     Args:
         layer: the model, any :class:`fnnet.Layer` (or model, or ``(init, apply)`` pair).
-        loss: a loss name or ``fn(y_true, y_pred) -> per-example values``.
-        metrics: metric names, :class:`fnnet.metrics.Metric`\\ s or callables; unweighted.
+        loss: a loss name, a :mod:`fnnet.losses` class instance or ``fn(y_true, y_pred) ->
+            per-example values``; for several outputs, a list or a dict by output name.
+        metrics: metric names, :class:`fnnet.metrics.Metric`\\ s or callables; unweighted. For
+            several outputs, a list (one entry per output) or a dict by output name.
         weighted_metrics: the same, weighted by ``sample_weight`` (Keras's rule).
-        loss_weight: a multiplier for the loss (Keras's single-output ``loss_weights``).
+        loss_weight: a multiplier for the loss (Keras's ``loss_weights``); per output for
+            several outputs.
+        output_names: the names of the outputs, when ``layer`` has several (a tuple, list or
+            dict of arrays); the targets are then a tuple in this order.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -323,49 +277,48 @@ def make_steps(
         (['accuracy', 'loss'], 3)
     """
     layer = as_layer(layer, "make_steps")
-    loss_fn = losses_lib.get(loss)
-    forward, objective_loss, to_pred = _objective_parts(layer, loss_fn)
-    metric_ids = tuple(metrics or ())
-    weighted_ids = tuple(weighted_metrics or ())
-    for m in metric_ids + weighted_ids:  # resolve names early so a typo fails before tracing
-        if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
-            metrics_lib.get(m)
-    loss_weight = float(loss_weight)
+    objective = Objective(layer, loss, loss_weight, output_names)
+    forward = objective.forward
+    metric_ids = metrics if isinstance(metrics, dict) else tuple(metrics or ())
+    weighted_ids = weighted_metrics if isinstance(weighted_metrics, dict) else tuple(
+        weighted_metrics or ())
+    if not objective.multi:  # resolve names early so a typo fails before tracing
+        for m in metric_ids + weighted_ids:
+            if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
+                metrics_lib.get(m)
     # Weight penalties join the loss (and the reported loss, as in Keras); constraints project
     # the params after every update. Both only when some layer has one: no cost otherwise.
     hooks = has_regularization(forward)
 
     @functools.lru_cache(maxsize=64)
-    def _metric_set(y_shape, pred_shape):
+    def _metric_set(y_shapes, pred_shapes):
         # Cached, so every epoch's MetricSet holds the same metric objects: one jit cache entry.
         # The cached set holds no arrays (init_logs makes fresh states where it is called: an
         # array created inside one trace must never be reused by another).
-        ms = metrics_lib.MetricSet.create(metric_ids, weighted_ids, y_true_shape=y_shape,
-                                          y_pred_shape=pred_shape, loss=loss_fn)
+        ms = objective.metric_set(metric_ids, weighted_ids, list(y_shapes), list(pred_shapes))
         return dataclasses.replace(ms, states={})
 
     @functools.lru_cache(maxsize=64)
-    def _pred_shape(x_spec):
-        return tuple(_pred_struct(layer, jax.tree.unflatten(*x_spec)).shape)
+    def _pred_shapes(x_spec):
+        out = _pred_struct(layer, jax.tree.unflatten(*x_spec))
+        return tuple(tuple(o.shape) for o in objective.outputs(out))
 
     def init_logs(x, y):
         leaves, treedef = jax.tree.flatten(x)
         spec = (treedef, tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in leaves))
-        return _metric_set(tuple(y.shape), _pred_shape(spec)).reset()
-
-    def batch_loss(out, y, sw, mask):
-        out, data_mask = _values(out)
-        y = losses_lib.align_targets(y, out, loss_fn)
-        values = objective_loss(y, out)
-        _check_per_example(values, out, loss_fn)
-        total, count = weighted_loss(values, sw, mask, data_mask)
-        scale = jnp.asarray(loss_weight, total.dtype)
-        return total / count * scale, y
+        y_shapes = tuple(tuple(t.shape) for t in objective.targets(y))
+        return _metric_set(y_shapes, _pred_shapes(spec)).reset()
 
     def rows_of(x, mask):
         if mask is not None:
             return jnp.sum(jnp.asarray(mask, jnp.float32))
         return jax.tree.leaves(x)[0].shape[0]
+
+    def loss_and_logs(params, out, y, sw, mask):
+        total, per_output, y_al, preds = objective.batch_loss(out, y, sw, mask)
+        if hooks:
+            total = total + regularization(forward, params).astype(total.dtype)
+        return total, per_output, y_al, preds
 
     def train_update(ts, logs, batch, mask=None):
         x, y, sw = _unpack(batch, "train_update")
@@ -374,35 +327,31 @@ def make_steps(
         # randomness, where a split carried through the state cost a threefry hash per step.
         step_rng = jax.random.fold_in(ts.rng, ts.step)
 
-        def objective(params):
+        def loss_fn(params):
             out, new_state = call(forward, params, ts.state, x, rng=step_rng, training=True,
                                   batch_mask=mask)
-            loss_value, y_al = batch_loss(out, y, sw, mask)
-            if hooks:
-                loss_value = loss_value + regularization(forward, params).astype(loss_value.dtype)
-            return loss_value, (out, new_state, y_al)
+            total, per_output, y_al, preds = loss_and_logs(params, out, y, sw, mask)
+            return total, (new_state, per_output, y_al, preds)
 
-        (loss_value, (out, new_state, y_al)), grads = jax.value_and_grad(
-            objective, has_aux=True)(ts.params)
+        (total, (new_state, per_output, y_al, preds)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(ts.params)
         ts = ts.apply_gradients(grads, state=new_state)
         if hooks:
             ts = ts.replace(params=apply_constraints(forward, ts.params))
-        y_pred = to_pred(_values(out)[0])
-        logs = logs.update(loss_value, rows_of(x, mask), y_al, y_pred, sample_weight=sw,
-                           mask=mask)
+        logs = logs.update(total, rows_of(x, mask), y_al, preds, sample_weight=sw, mask=mask,
+                           output_losses=per_output if objective.multi else ())
         return ts, logs
 
     def eval_update(params, state, logs, batch, mask=None):
         x, y, sw = _unpack(batch, "eval_update")
         out, _ = call(forward, params, state, x, rng=None, training=False)
-        loss_value, y_al = batch_loss(out, y, sw, mask)
-        if hooks:
-            loss_value = loss_value + regularization(forward, params).astype(loss_value.dtype)
-        return logs.update(loss_value, rows_of(x, mask), y_al, to_pred(_values(out)[0]),
-                           sample_weight=sw, mask=mask)
+        total, per_output, y_al, preds = loss_and_logs(params, out, y, sw, mask)
+        return logs.update(total, rows_of(x, mask), y_al, preds, sample_weight=sw, mask=mask,
+                           output_losses=per_output if objective.multi else ())
 
     def predict(params, state, x):
-        return _values(call(layer, params, state, x, rng=None, training=False)[0])[0]
+        out = call(layer, params, state, x, rng=None, training=False)[0]
+        return jax.tree.map(_values, out, is_leaf=lambda v: isinstance(v, Masked))
 
     return Steps(init_logs, train_update, eval_update, predict)
 
@@ -414,7 +363,8 @@ def _pred_struct(layer: Layer, x: Any) -> jax.ShapeDtypeStruct:
     def forward(v):
         _, params, state = init_layer(layer, jax.random.key(0), jax.tree.map(
             lambda a: a.shape, v), "init_logs")
-        return _values(call(layer, params, state, v, rng=None, training=False)[0])[0]
+        out = call(layer, params, state, v, rng=None, training=False)[0]
+        return jax.tree.map(_values, out, is_leaf=lambda o: isinstance(o, Masked))
 
     return jax.eval_shape(forward, spec)
 
@@ -543,6 +493,7 @@ def make_predict_step(layer: Any) -> Callable[[PyTree, PyTree, jax.Array], jax.A
     layer = as_layer(layer, "make_predict_step")
 
     def predict(params, state, x):
-        return _values(call(layer, params, state, x, rng=None, training=False)[0])[0]
+        out = call(layer, params, state, x, rng=None, training=False)[0]
+        return jax.tree.map(_values, out, is_leaf=lambda o: isinstance(o, Masked))
 
     return predict

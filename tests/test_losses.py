@@ -1,6 +1,11 @@
-"""Tests for fnnet.losses: numpy references, extreme inputs, logits variants, get()."""
+"""Tests for fnnet.losses's functions: numpy references, extreme inputs, logits variants, get().
+
+The Loss classes and reductions are in test_loss_classes.py; the comparisons with Keras 3 in
+test_losses_keras.py.
+"""
 
 import functools
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +66,51 @@ NP_REGRESSION = {
     "kl_divergence": lambda t, p: (
         np.clip(t, EPS, 1) * np.log(np.clip(t, EPS, 1) / np.clip(p, EPS, 1))
     ).sum(-1),
+}
+
+
+def np_l2(x):
+    return x / np.maximum(np.sqrt((x**2).sum(-1, keepdims=True)), EPS)
+
+
+def np_focal_binary(t, p, gamma=2.0, alpha=0.25, balance=False):
+    pc = np.clip(p, EPS, 1 - EPS)
+    bce = -(t * np.log(pc) + (1 - t) * np.log(1 - pc))
+    p_t = t * p + (1 - t) * (1 - p)
+    out = (1 - p_t) ** gamma * bce
+    if balance:
+        out = (t * alpha + (1 - t) * (1 - alpha)) * out
+    return out.mean(-1)
+
+
+def np_focal_categorical(t, p, gamma=2.0, alpha=0.25):
+    pc = np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS)
+    return (alpha * (1 - pc) ** gamma * -t * np.log(pc)).sum(-1)
+
+
+def np_ctc(labels, logits):
+    """Brute force: the probability of every frame path that collapses to the labels."""
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs = probs / probs.sum(-1, keepdims=True)
+    frames, classes = probs.shape
+    target = tuple(int(v) for v in labels if v != 0)
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=frames):
+        collapsed = [c for i, c in enumerate(path) if c != 0 and (i == 0 or path[i - 1] != c)]
+        if tuple(collapsed) == target:
+            total += np.prod(probs[np.arange(frames), path])
+    return -np.log(total)
+
+
+NP_MORE = {
+    "categorical_hinge": lambda t, p: np.maximum(
+        ((1 - t) * p).max(-1) - (t * p).sum(-1) + 1, 0),
+    "cosine_similarity": lambda t, p: -(np_l2(t) * np_l2(p)).sum(-1),
+    "binary_focal_crossentropy": np_focal_binary,
+    "categorical_focal_crossentropy": np_focal_categorical,
+    "dice": lambda t, p: 1 - 2 * (t * p).sum(-1) / (t.sum(-1) + p.sum(-1) + EPS),
+    "tversky": lambda t, p: 1 - (t * p).sum(-1) / (
+        (t * p).sum(-1) + 0.5 * ((1 - p) * t).sum(-1) + 0.5 * (p * (1 - t)).sum(-1) + EPS),
 }
 
 
@@ -199,6 +249,100 @@ def test_rank_one_inputs_are_one_value_per_example():
     np.testing.assert_allclose(out, (t - p) ** 2, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", sorted(NP_MORE))
+def test_new_keras_losses_match_numpy(name):
+    if name in ("categorical_hinge", "categorical_focal_crossentropy"):
+        t, p = one_hot(RNG.integers(0, C, B), C), probs((B, C))
+    elif name == "cosine_similarity":
+        t, p = RNG.normal(size=(B, 3)), RNG.normal(size=(B, 3))
+    else:
+        t, p = RNG.integers(0, 2, (B, 5)).astype(np.float64), RNG.uniform(0.01, 0.99, (B, 5))
+    out = losses.get(name)(f32(t), f32(p))
+    assert out.shape == (B,)
+    np.testing.assert_allclose(out, NP_MORE[name](*as_f32_then_64(t, p)), rtol=1e-5, atol=1e-6)
+
+
+def test_focal_arguments_match_numpy():
+    t, p = RNG.integers(0, 2, (B, 3)).astype(np.float64), RNG.uniform(0.01, 0.99, (B, 3))
+    out = losses.binary_focal_crossentropy(f32(t), f32(p), apply_class_balancing=True,
+                                           alpha=0.4, gamma=1.5)
+    np.testing.assert_allclose(out, np_focal_binary(*as_f32_then_64(t, p), 1.5, 0.4, True),
+                               rtol=1e-5)
+    smoothed = t * 0.9 + 0.05
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(f32(t), f32(p), label_smoothing=0.1),
+                               np_focal_binary(smoothed, as_f32_then_64(p)[0]), rtol=1e-5)
+    tc, pc = one_hot(RNG.integers(0, C, B), C), probs((B, C))
+    np.testing.assert_allclose(
+        losses.categorical_focal_crossentropy(f32(tc), f32(pc), alpha=0.5, gamma=3.0),
+        np_focal_categorical(*as_f32_then_64(tc, pc), 3.0, 0.5), rtol=1e-5)
+    # gamma = 0, alpha = 1 is the cross-entropy itself; from_logits applies softmax first.
+    logits = RNG.normal(size=(B, C))
+    np.testing.assert_allclose(
+        losses.categorical_focal_crossentropy(f32(tc), f32(logits), alpha=1.0, gamma=0.0,
+                                              from_logits=True),
+        losses.categorical_crossentropy(f32(tc), f32(logits), from_logits=True), rtol=1e-5)
+
+
+def test_dice_and_tversky_reduce_every_axis_but_the_batch():
+    t = RNG.integers(0, 2, (B, 4, 4, 1)).astype(np.float64)
+    p = RNG.uniform(size=(B, 4, 4, 1))
+    flat_t, flat_p = t.reshape(B, -1), p.reshape(B, -1)
+    np.testing.assert_allclose(losses.dice(f32(t), f32(p)),
+                               NP_MORE["dice"](*as_f32_then_64(flat_t, flat_p)), rtol=1e-5)
+    np.testing.assert_allclose(losses.dice(f32(t), f32(p), axis=(1, 2, 3)),
+                               losses.dice(f32(t), f32(p)), rtol=1e-6)
+    per_row = losses.tversky(f32(t), f32(p), alpha=0.7, beta=0.3, axis=(2, 3))
+    assert per_row.shape == (B, 4)
+    ft, fp_ = as_f32_then_64(t, p)
+    tp = (ft * fp_).sum((2, 3))
+    expected = 1 - tp / (tp + 0.7 * ((1 - fp_) * ft).sum((2, 3)) + 0.3 * (fp_ * (1 - ft)).sum((2, 3))
+                         + EPS)
+    np.testing.assert_allclose(per_row, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fn", [losses.dice, losses.tversky])
+def test_dice_axis_with_the_batch_raises(fn):
+    with pytest.raises(ValueError, match=r"axis=\(0, 1\) includes the batch axis 0.*axis=\(1,\)"):
+        fn(jnp.ones((2, 3)), jnp.ones((2, 3)), axis=(0, 1))
+
+
+def test_ctc_matches_brute_force_over_paths():
+    labels = np.array([[1, 2, 0], [2, 2, 0], [1, 0, 0]], np.int32)
+    logits = RNG.normal(size=(3, 5, 3)).astype(np.float32)
+    out = losses.ctc(jnp.asarray(labels), jnp.asarray(logits))
+    assert out.shape == (3,)
+    expected = [np_ctc(lab, lg.astype(np.float64)) for lab, lg in zip(labels, logits, strict=True)]
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+    grad = jax.grad(lambda x: jnp.sum(losses.ctc(jnp.asarray(labels), x)))(jnp.asarray(logits))
+    assert np.all(np.isfinite(grad))
+
+
+def test_ctc_rank_errors():
+    with pytest.raises(ValueError, match=r"ctc: y_true must hold integer label sequences.*\(4,\)"):
+        losses.ctc(jnp.zeros(4, jnp.int32), jnp.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match=r"ctc: y_pred must hold logits of shape.*\(4, 3\)"):
+        losses.ctc(jnp.zeros((4, 2), jnp.int32), jnp.zeros((4, 3)))
+
+
+def test_cosine_similarity_of_a_zero_vector_is_zero_with_finite_gradient():
+    t, p = f32([[0.0, 0.0], [1.0, 1.0]]), f32([[1.0, 2.0], [0.0, 0.0]])
+    np.testing.assert_allclose(losses.cosine_similarity(t, p), [0.0, 0.0], atol=1e-7)
+    grad = jax.grad(lambda q: jnp.sum(losses.cosine_similarity(t, q)))(p)
+    assert np.all(np.isfinite(grad))
+
+
+def test_sparse_ignore_class_gives_zero_and_no_gradient():
+    labels = jnp.array([1, -1, 0])
+    p = f32(probs((3, C)))
+    out = losses.sparse_categorical_crossentropy(labels, p, ignore_class=-1)
+    np.testing.assert_allclose(out[1], 0.0)
+    np.testing.assert_allclose(np.asarray(out)[[0, 2]],
+                               np_cce(one_hot([1, 0], C), np.asarray(p)[[0, 2]]), rtol=1e-5)
+    grad = jax.grad(lambda q: jnp.sum(losses.sparse_categorical_crossentropy(
+        labels, q, ignore_class=-1)))(p)
+    np.testing.assert_array_equal(grad[1], 0.0)
+
+
 # --- extremes: exact 0 and 1 probabilities -------------------------------------------------
 
 
@@ -217,6 +361,10 @@ EXTREME_P = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
         (losses.mean_squared_logarithmic_error, (2 * np.log(2) ** 2) / 3),
         (losses.mean_absolute_percentage_error, 100 * (1 / EPS + 1 + 0) / 3),
         (lambda t, p: losses.sparse_categorical_crossentropy(jnp.argmax(t, -1), p), -np.log(EPS)),
+        # gamma = 0, alpha = 1: the cross-entropies themselves
+        (functools.partial(losses.categorical_focal_crossentropy, alpha=1.0, gamma=0.0),
+         -np.log(EPS)),
+        (functools.partial(losses.binary_focal_crossentropy, gamma=0.0), -2 * np.log(EPS) / 3),
     ],
 )
 def test_extreme_probabilities_give_finite_values_and_gradients(fn, worst):
@@ -234,6 +382,15 @@ def test_binary_crossentropy_from_logits_is_stable_for_huge_logits():
     grad = jax.grad(lambda q: jnp.sum(losses.binary_crossentropy(t, q, from_logits=True)))(x)
     np.testing.assert_allclose(value, [(1e4 + 1e4 + np.log(2)) / 3], rtol=1e-6)
     assert np.all(np.isfinite(grad))
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 1.0])
+def test_binary_crossentropy_from_logits_gradient_is_exact_at_zero(t):
+    # d/dx of the loss is sigmoid(x) - t: 0.5 - t at x = 0, where max(x, 0) - x * t +
+    # log1p(exp(-|x|)) has subgradients summing to -t.
+    grad = jax.grad(lambda x: jnp.sum(losses.binary_crossentropy(f32([[t]]), x, from_logits=True)))
+    np.testing.assert_allclose(grad(f32([[0.0]])), [[0.5 - t]], rtol=1e-7)
+    np.testing.assert_allclose(grad(f32([[30.0]])), [[1.0 - t]], rtol=1e-6, atol=1e-12)
 
 
 # --- from_logits ---------------------------------------------------------------------------
@@ -269,6 +426,8 @@ def test_from_logits_equal_probability_versions():
         (losses.categorical_crossentropy, "softmax"),
         (losses.sparse_categorical_crossentropy, "softmax"),
         (losses.binary_crossentropy, "sigmoid"),
+        (losses.binary_focal_crossentropy, "sigmoid"),
+        (losses.categorical_focal_crossentropy, "softmax"),
     ],
 )
 def test_from_logits_variant_and_matching_activation(fn, activation):
@@ -285,6 +444,18 @@ def test_from_logits_variant_and_matching_activation(fn, activation):
 def test_no_logits_variant_for_other_functions(fn):
     assert losses.from_logits_variant(fn) is None
     assert losses.matching_activation(fn) is None
+
+
+def test_logits_variant_of_a_partial_keeps_its_arguments():
+    fn = functools.partial(losses.binary_focal_crossentropy, gamma=3.0, label_smoothing=0.1)
+    variant = losses.from_logits_variant(fn)
+    assert variant.func is losses.binary_focal_crossentropy
+    assert variant.keywords == {"gamma": 3.0, "label_smoothing": 0.1, "from_logits": True}
+    # Already from logits: nothing to substitute. Positional arguments: not a plain loss.
+    assert losses.from_logits_variant(functools.partial(losses.binary_crossentropy,
+                                                        from_logits=True)) is None
+    assert losses.matching_activation(functools.partial(losses.binary_crossentropy,
+                                                        f32([[1.0]]))) is None
 
 
 # --- get / serialize -----------------------------------------------------------------------
@@ -312,6 +483,15 @@ def test_no_logits_variant_for_other_functions(fn):
         ("poisson", losses.poisson),
         ("hinge", losses.hinge),
         ("squared_hinge", losses.squared_hinge),
+        ("bce", losses.binary_crossentropy),
+        ("categorical_hinge", losses.categorical_hinge),
+        ("CategoricalHinge", losses.categorical_hinge),
+        ("cosine_similarity", losses.cosine_similarity),
+        ("BinaryFocalCrossentropy", losses.binary_focal_crossentropy),
+        ("categorical_focal_crossentropy", losses.categorical_focal_crossentropy),
+        ("dice", losses.dice),
+        ("Tversky", losses.tversky),
+        ("CTC", losses.ctc),
     ],
 )
 def test_get_names_and_aliases(name, fn):
@@ -340,7 +520,8 @@ def test_get_wrong_type(bad):
 
 
 def test_serialize_round_trips():
-    for name in ("mse", "mae", "categorical_crossentropy", "kld", "huber"):
+    for name in ("mse", "mae", "categorical_crossentropy", "kld", "huber", "dice", "ctc",
+                 "binary_focal_crossentropy", "categorical_hinge"):
         fn = losses.get(name)
         assert losses.get(losses.serialize(fn)) is fn
     assert losses.serialize(losses.mse) == "mean_squared_error"
@@ -424,3 +605,25 @@ def test_regression_losses_property(t, p):
         out = np.asarray(losses.get(name)(f32(t), f32(p)))
         assert np.all(np.isfinite(out)) and np.all(out >= 0)
         np.testing.assert_allclose(out, NP_REGRESSION[name](t, p), rtol=1e-4, atol=1e-4)
+
+
+@PROPERTY
+@given(t=real_arrays, p=real_arrays)
+def test_cosine_and_categorical_hinge_property(t, p):
+    t, p = as_f32_then_64(t, p)
+    for name in ("cosine_similarity", "categorical_hinge"):
+        out = np.asarray(losses.get(name)(f32(t), f32(p)))
+        np.testing.assert_allclose(out, NP_MORE[name](t, p), rtol=1e-4, atol=1e-5)
+    assert np.all(np.abs(losses.cosine_similarity(f32(t), f32(p))) <= 1 + 1e-6)
+
+
+@PROPERTY
+@given(t=prob_arrays, p=prob_arrays)
+def test_overlap_and_focal_losses_property(t, p):
+    t, p = as_f32_then_64(t, p)
+    for name in ("dice", "tversky", "binary_focal_crossentropy"):
+        if name == "binary_focal_crossentropy":  # away from the clip at 1 - 1e-7, which
+            p = np.clip(p, 0.01, 0.99)             # float32 rounds differently
+        out = np.asarray(losses.get(name)(f32(t), f32(p)))
+        assert np.all(np.isfinite(out))
+        np.testing.assert_allclose(out, NP_MORE[name](t, p), rtol=1e-4, atol=1e-5)

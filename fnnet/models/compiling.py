@@ -23,6 +23,7 @@ from fnnet import optimizers as optimizers_lib
 from fnnet.combinators import serial
 from fnnet.core import Layer, trainable_mask
 from fnnet.models.programs import Programs
+from fnnet.objective import Objective
 from fnnet.training import Steps, make_steps
 
 __all__ = ["Compiled", "OptimizerHandle", "compile_model", "training_forward"]
@@ -51,15 +52,21 @@ class Compiled:
     distribution: Any = None
 
 
-def _check_list(argument: str, value: Any) -> list:
+def _check_list(argument: str, value: Any, multi: bool = False) -> Any:
     if value is None:
         return []
+    if multi and isinstance(value, dict):  # per output, by name
+        return {k: _check_list(argument, v if isinstance(v, (list, tuple)) else [v])
+                for k, v in value.items()}
     if not isinstance(value, (list, tuple)):
         raise TypeError(
-            f"compile({argument}): expected a list such as ['accuracy']; got {value!r:.80}."
+            f"compile({argument}): expected a list such as ['accuracy']"
+            f"{' (or a dict by output name)' if multi else ''}; got {value!r:.80}."
         )
     for m in value:  # names and wrong types fail here, not at the first fit
-        if not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
+        if multi and isinstance(m, (list, tuple)):
+            _check_list(argument, m)
+        elif not (isinstance(m, str) and m.strip().lower() in metrics_lib.SHAPE_RESOLVED):
             metrics_lib.get(m)
     return list(value)
 
@@ -124,10 +131,12 @@ def compile_model(
     ``output_names`` name its outputs (for per-output losses and metrics).
     """
     base_tx = optimizers_lib.get(optimizer)
-    loss_fn = None if loss is None else losses_lib.get(loss)
-    metrics = _check_list("metrics", metrics)
-    weighted_metrics = _check_list("weighted_metrics", weighted_metrics)
-    loss_weight = _single_loss_weight(loss_weights)
+    multi = len(output_names) > 1
+    metrics = _check_list("metrics", metrics, multi)
+    weighted_metrics = _check_list("weighted_metrics", weighted_metrics, multi)
+    loss_weight = loss_weights if multi else _single_loss_weight(loss_weights)
+    objective = None if loss is None else Objective(
+        forward, loss, loss_weight, output_names if multi else None)
     if steps_per_execution is not None and (
         isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int)
         or steps_per_execution < 1
@@ -141,14 +150,16 @@ def compile_model(
     tx = base_tx
     if not all(layer.trainable for layer in forward.config["layers"]):
         tx = optimizers_lib.freeze(base_tx, lambda params: trainable_mask(forward, params))
-    steps = None if loss_fn is None else make_steps(
-        forward, loss_fn, metrics, weighted_metrics=weighted_metrics, loss_weight=loss_weight)
+    steps = None if objective is None else make_steps(
+        forward, loss, metrics, weighted_metrics=weighted_metrics, loss_weight=loss_weight,
+        output_names=output_names if multi else None)
     config = {
         "optimizer": optimizer,
         "loss": loss,
         "metrics": metrics,
         "weighted_metrics": weighted_metrics,
         "loss_weights": None if loss_weights is None else loss_weight,
+        "output_names": list(output_names),
         "steps_per_execution": steps_per_execution,
         "jit_compile": jit_compile,
     }
@@ -157,15 +168,18 @@ def compile_model(
         raise TypeError(f"compile(distribution): expected a fnnet.distribution.DataParallel or "
                         f"ModelParallel; got {dist!r}.")
     constrain = None if dist is None else dist.constrain_batch
+    losses = objective.losses if objective is not None else [None] * max(len(output_names), 1)
     return Compiled(base_tx, tx, steps, Programs(steps, predict_fn, jit_compile, constrain),
-                    config, [loss_fn], dist)
+                    config, losses, dist)
 
 
-def _name_of(value: Any) -> str | None:
-    """A loss or metric by name: a str as given, a built-in loss by its canonical name."""
+def _name_of(value: Any) -> str | dict | None:
+    """A loss or metric by name: a str as given, a built-in loss by its canonical name (a
+    built-in loss class by its ``{"class_name", "config"}``), a built-in metric function by
+    its name."""
     if isinstance(value, str):
         return value
-    return losses_lib.serialize(value)
+    return losses_lib.serialize(value) or metrics_lib.serialize(value)
 
 
 def compile_config(compiled: Compiled, opt_state: Any) -> tuple[dict, list[str]]:
@@ -185,15 +199,22 @@ def compile_config(compiled: Compiled, opt_state: Any) -> tuple[dict, list[str]]
             custom.append(name)
         return name
 
+    def encode(value):  # per-output structures: dicts by output name, lists by position
+        if isinstance(value, dict):
+            return {k: encode(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [encode(v) for v in value]
+        return None if value is None else named(value)
+
     optimizer = optimizers_lib.serialize(compiled.optimizer, opt_state)
     if optimizer is None:
         custom.append("optimizer")
         optimizer = {"custom": repr(cfg["optimizer"])[:200]}
     out = {
         "optimizer": optimizer,
-        "loss": None if cfg["loss"] is None else named(cfg["loss"]),
-        "metrics": [named(m) for m in cfg["metrics"]],
-        "weighted_metrics": [named(m) for m in cfg["weighted_metrics"]],
+        "loss": encode(cfg["loss"]),
+        "metrics": encode(cfg["metrics"]),
+        "weighted_metrics": encode(cfg["weighted_metrics"]),
         "loss_weights": cfg["loss_weights"],
         "steps_per_execution": cfg["steps_per_execution"],
         "jit_compile": cfg["jit_compile"],

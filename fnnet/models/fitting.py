@@ -115,7 +115,9 @@ class LazyLogs(Mapping):
 
 def _fetch(names: tuple, results: dict) -> dict:
     values = jax.device_get(results)  # one host sync
-    return {k: float(values[k]) for k in names}
+    # Most metrics are scalars; some (per-class F1, one value per threshold) are vectors.
+    return {k: float(values[k]) if np.ndim(values[k]) == 0 else np.asarray(values[k])
+            for k in names}
 
 
 def _results(session: Session, logs) -> dict:

@@ -34,14 +34,21 @@ def _compile_args(cfg: dict, custom: dict, path: str) -> dict:
     else:
         optimizer = optimizers_lib.get(optimizer)
 
-    def resolve(name, what):
-        return _lookup(name, custom, what, path) if name in names else name
+    def resolve(value, what):
+        # A {"class_name", "config"} dict is a built-in loss class's config, resolved by get;
+        # other dicts and lists are per-output structures.
+        if isinstance(value, dict) and set(value) != {"class_name", "config"}:
+            return {k: resolve(v, what) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v, what) for v in value]
+        return _lookup(value, custom, what, path) if isinstance(value, str) and value in names \
+            else value
 
     return {
         "optimizer": optimizer,
-        "loss": None if cfg["loss"] is None else resolve(cfg["loss"], "loss"),
-        "metrics": [resolve(m, "metric") for m in cfg["metrics"]],
-        "weighted_metrics": [resolve(m, "metric") for m in cfg.get("weighted_metrics", [])],
+        "loss": resolve(cfg["loss"], "loss"),
+        "metrics": resolve(cfg["metrics"], "metric"),
+        "weighted_metrics": resolve(cfg.get("weighted_metrics", []), "metric"),
         "loss_weights": cfg.get("loss_weights"),
         "steps_per_execution": cfg["steps_per_execution"],
         "jit_compile": cfg["jit_compile"],
