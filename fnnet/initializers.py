@@ -477,7 +477,9 @@ _DEFAULTS = {
     "identity": identity,
 }
 _KEYS = {name.replace("_", ""): name for name in _FACTORIES}
-_KEYS.update({"orthogonalinitializer": "orthogonal", "identityinitializer": "identity"})
+_KEYS.update({"orthogonalinitializer": "orthogonal", "identityinitializer": "identity",
+              # Keras's short aliases (Embedding's default is "uniform").
+              "uniform": "random_uniform", "normal": "random_normal"})
 _SNAKE_BY_CLASS = {f.__name__: name for name, f in _FACTORIES.items()}
 
 

@@ -1,5 +1,10 @@
 """Layers with Keras's names, arguments and defaults; each returns a :class:`fnnet.Layer`."""
 
+from fnnet.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    MultiHeadAttention,
+)
 from fnnet.layers.augmentation import (
     RandomContrast,
     RandomFlip,
@@ -30,6 +35,10 @@ from fnnet.layers.core import (
     Flatten,
     Identity,
     Reshape,
+)
+from fnnet.layers.embedding import (
+    Embedding,
+    Masking,
 )
 from fnnet.layers.merging import (
     Add,
@@ -70,6 +79,12 @@ from fnnet.layers.preprocessing import (
     Normalization,
     Rescaling,
 )
+from fnnet.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    SimpleRNN,
+)
 from fnnet.layers.reshaping import (
     Cropping1D,
     Cropping2D,
@@ -83,15 +98,27 @@ from fnnet.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from fnnet.layers.rnn_cells import (
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+)
+from fnnet.layers.wrappers import (
+    Bidirectional,
+    TimeDistributed,
+)
 
 __all__ = [
     "Activation",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
     "BatchNormalization",
+    "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -107,7 +134,10 @@ __all__ = [
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -117,15 +147,20 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
     "Identity",
+    "LSTM",
+    "LSTMCell",
     "LayerNormalization",
+    "Masking",
     "MaxPooling1D",
     "MaxPooling2D",
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Normalization",
     "Permute",
+    "RNN",
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
@@ -136,10 +171,13 @@ __all__ = [
     "Reshape",
     "SeparableConv1D",
     "SeparableConv2D",
+    "SimpleRNN",
+    "SimpleRNNCell",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
     "Subtract",
+    "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",

@@ -19,7 +19,8 @@ __all__ = ["ordered_leaves", "replace_ordered", "get_weights", "set_weights", "c
 # priority restores Keras's order, other names follow alphabetically.
 _WEIGHT_ORDER = {name: i for i, name in enumerate(
     ["kernel", "depthwise_kernel", "pointwise_kernel", "recurrent_kernel", "embeddings", "bias",
-     "gamma", "beta", "moving_mean", "moving_variance", "mean", "variance", "count"])}
+     "gamma", "beta", "moving_mean", "moving_variance", "mean", "variance", "count",
+     "query", "key", "value", "attention_output", "scale", "concat_score_weight"])}
 
 
 def _keras_keys(tree: dict) -> list:
