@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import optax
 
 from fnnet import metrics as metrics_lib
+from fnnet import mixed_precision
 from fnnet import optimizers as optimizers_lib
 from fnnet.core import (
     Layer,
@@ -326,14 +327,17 @@ def make_steps(
         # its own key (as Flax's examples do), and XLA drops it entirely for models that use no
         # randomness, where a split carried through the state cost a threefry hash per step.
         step_rng = jax.random.fold_in(ts.rng, ts.step)
+        # mixed_float16: the loss is scaled before the gradient (LossScaleOptimizer unscales).
+        scale = mixed_precision.loss_scale(ts.opt_state)
 
         def loss_fn(params):
             out, new_state = call(forward, params, ts.state, x, rng=step_rng, training=True,
                                   batch_mask=mask)
             total, per_output, y_al, preds = loss_and_logs(params, out, y, sw, mask)
-            return total, (new_state, per_output, y_al, preds)
+            scaled = total if scale is None else total * scale.astype(total.dtype)
+            return scaled, (total, new_state, per_output, y_al, preds)
 
-        (total, (new_state, per_output, y_al, preds)), grads = jax.value_and_grad(
+        (_, (total, new_state, per_output, y_al, preds)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(ts.params)
         ts = ts.apply_gradients(grads, state=new_state)
         if hooks:
