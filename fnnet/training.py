@@ -56,6 +56,7 @@ __all__ = [
     "make_train_step",
     "make_eval_step",
     "make_predict_step",
+    "per_example_grads",
     "as_key",
     "unalias",
     "init_optimizer",
@@ -501,3 +502,41 @@ def make_predict_step(layer: Any) -> Callable[[PyTree, PyTree, jax.Array], jax.A
         return jax.tree.map(_values, out, is_leaf=lambda o: isinstance(o, Masked))
 
     return predict
+
+
+def per_example_grads(layer: Any, loss: Any) -> Callable:
+    """A pure ``grads(params, state, x, y) -> per-example gradients`` (a ``vmap`` of ``grad``).
+
+    Each example's gradient is of ``loss(y_i, layer(x_i))`` alone, the layer applied to a batch
+    of one with ``training=False`` (so BatchNormalization uses its moving statistics and no
+    example sees another; Dropout is off). The result has the params' structure with a leading
+    batch axis. With it, per-example clipping and noise (DP-SGD) take a few lines; see
+    ``examples/custom_training.py``.
+
+    Args:
+        layer: the model, any :class:`fnnet.Layer`.
+        loss: a loss name or function (per-example values).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import layers
+        >>> model = layers.Dense(2)
+        >>> _, params, state = model.init(jax.random.key(0), (None, 3))
+        >>> g = jax.jit(per_example_grads(model, "mse"))(params, state, jnp.ones((5, 3)),
+        ...                                                jnp.zeros((5, 2)))
+        >>> g["kernel"].shape
+        (5, 3, 2)
+    """
+    layer = as_layer(layer, "per_example_grads")
+    objective = Objective(layer, loss)
+
+    def one(params, state, xi, yi):
+        add_batch = lambda a: jnp.expand_dims(a, 0)  # noqa: E731
+        xb, yb = jax.tree.map(add_batch, xi), jax.tree.map(add_batch, yi)
+        out, _ = call(objective.forward, params, state, xb, rng=None, training=False)
+        return objective.batch_loss(out, yb, None, None)[0]
+
+    def grads(params, state, x, y):
+        return jax.vmap(jax.grad(one), in_axes=(None, None, 0, 0))(params, state, x, y)
+
+    return grads
