@@ -2,7 +2,8 @@
 Conv1D, Conv2D, Conv3D, and :func:`conv_layer`, the builder every convolution layer shares.
 
 They run on ``jax.lax.conv_general_dilated`` as Keras's JAX backend does, so outputs agree with
-Keras's for the same weights. Transposed convolutions are in
+Keras's for the same weights (on CPU through :func:`fnnet.layers._conv_ops.conv`, which keeps the
+kernel gradient fast inside ``fit``'s loops; same values). Transposed convolutions are in
 :mod:`fnnet.layers.convolutional_transpose`, depthwise and separable ones in
 :mod:`fnnet.layers.convolutional_depthwise`.
 """
@@ -20,6 +21,7 @@ from fnnet import initializers as initializers_lib
 from fnnet import mixed_precision
 from fnnet.core import Layer
 from fnnet.layers import _spatial
+from fnnet.layers._conv_ops import conv
 from fnnet.layers._spatial import add_sections
 from fnnet.layers.core import (
     _PROBABILITY_ACTIVATIONS,
@@ -163,9 +165,7 @@ def _conv(kind, rank, filters, kernel_size, strides, padding, data_format, dilat
             )
 
     def forward(p, x):
-        return jax.lax.conv_general_dilated(
-            x, p["kernel"], strides, lax_padding, rhs_dilation=dilation,
-            dimension_numbers=dimension_numbers, feature_group_count=groups)
+        return conv(x, p["kernel"], strides, lax_padding, dilation, dimension_numbers, groups)
 
     config = {"filters": filters, "kernel_size": kernel, "strides": strides, "padding": padding,
               "data_format": data_format, "dilation_rate": dilation, "groups": groups}

@@ -1,0 +1,100 @@
+"""fnnet.layers._conv_ops.conv: the values and derivatives of ``conv_general_dilated``, with a
+kernel gradient that XLA:CPU compiles to canonical convolutions or dots even inside a loop."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+from fnnet.layers._conv_ops import conv
+from fnnet.layers._spatial import LAYOUTS
+
+CASES = [  # rank, spatial size, kernel size, strides, padding, dilation, groups
+    (2, (7, 6), (3, 3), (1, 1), "VALID", (1, 1), 1),
+    (2, (7, 6), (3, 2), (2, 1), "SAME", (1, 1), 1),
+    (2, (9, 9), (3, 3), (1, 2), "VALID", (2, 1), 2),
+    (1, (10,), (3,), (1,), [(4, 0)], (2,), 1),  # Conv1D's causal padding
+    (3, (5, 4, 4), (2, 2, 2), (1, 1, 2), "SAME", (1, 1, 1), 1),
+]
+
+
+def reference(x, kernel, strides, padding, dilation, groups):
+    return jax.lax.conv_general_dilated(
+        x, kernel, strides, padding, rhs_dilation=dilation,
+        dimension_numbers=LAYOUTS[x.ndim - 2], feature_group_count=groups)
+
+
+def operands(rank, size, kernel_size, groups, dtype=jnp.float32):
+    kx, kk = jax.random.split(jax.random.key(0))
+    channels, filters = 2 * groups, 3 * groups
+    x = jax.random.normal(kx, (2, *size, channels), dtype)
+    kernel = jax.random.normal(kk, (*kernel_size, channels // groups, filters), dtype)
+    return x, kernel
+
+
+@pytest.mark.parametrize(("rank", "size", "kernel_size", "strides", "padding", "dilation",
+                          "groups"), CASES)
+def test_values_and_gradients_equal_conv_general_dilated(rank, size, kernel_size, strides,
+                                                         padding, dilation, groups):
+    x, kernel = operands(rank, size, kernel_size, groups)
+    args = (strides, padding, dilation)
+
+    def ours(x, kernel):
+        return conv(x, kernel, strides, padding, dilation, LAYOUTS[rank], groups)
+
+    def theirs(x, kernel):
+        return reference(x, kernel, *args, groups)
+
+    np.testing.assert_allclose(ours(x, kernel), theirs(x, kernel), rtol=1e-5, atol=1e-5)
+    cotangent = jax.random.normal(jax.random.key(1), theirs(x, kernel).shape)
+    ours_grads = jax.grad(lambda x, k: jnp.vdot(ours(x, k), cotangent), (0, 1))(x, kernel)
+    theirs_grads = jax.grad(lambda x, k: jnp.vdot(theirs(x, k), cotangent), (0, 1))(x, kernel)
+    for a, b in zip(ours_grads, theirs_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_second_order_and_forward_mode_match_finite_differences_in_float64():
+    with jax.enable_x64():
+        x, kernel = operands(2, (5, 5), (3, 3), 1, jnp.float64)
+
+        def f(x, kernel):
+            return conv(x, kernel, (1, 1), "SAME", (1, 1), LAYOUTS[2], 1)
+
+        check_grads(f, (x, kernel), order=2, modes=("fwd", "rev"))
+
+
+def test_vmap_equals_a_loop():
+    x, kernel = operands(2, (6, 6), (3, 3), 1)
+    kernels = jnp.stack([kernel, 2 * kernel])
+
+    def f(kernel):
+        return conv(x, kernel, (1, 1), "VALID", (1, 1), LAYOUTS[2], 1)
+
+    np.testing.assert_allclose(jax.vmap(f)(kernels), jnp.stack([f(k) for k in kernels]),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU compilation detail")
+@pytest.mark.parametrize("use_ours", [True, False])
+def test_kernel_gradient_inside_scan_compiles_to_canonical_convolutions_only(use_ours):
+    """XLA:CPU canonicalizes convolutions only outside loops (jax-ml/jax#12868); the plain kernel
+    gradient inside ``scan`` stays ``f01b_i01o->01bf`` and runs on the slow naive emitter. The
+    ``use_ours=False`` case shows the check can fail."""
+    x, kernel = operands(2, (8, 8), (3, 3), 1)
+    fn = conv if use_ours else (
+        lambda x, k, s, p, d, dn, g: reference(x, k, s, p, d, g))
+
+    def loop(kernel):
+        def step(kernel, _):
+            grad = jax.grad(lambda k: jnp.sum(fn(x, k, (1, 1), "VALID", (1, 1), LAYOUTS[2], 1)
+                                              ** 2))(kernel)
+            return kernel - 0.1 * grad, None
+        return jax.lax.scan(step, kernel, None, length=2)[0]
+
+    hlo = jax.jit(loop).lower(kernel).compile().as_text()
+    labels = set(re.findall(r"dim_labels=([\w>-]+)", hlo))
+    assert labels, "no convolution in the compiled loop"
+    assert (labels == {"b01f_01io->b01f"}) is use_ours, labels
