@@ -11,7 +11,8 @@ once, and the held-out questions are never seen in training.
 
 The script prints the per-character accuracy and the **exact-match** accuracy (every character of
 the answer right) on held-out sums, and a few of them. With the defaults (3-digit numbers,
-40,000 training sums, 25 epochs) it reaches about 99% exact match (see the README's table).
+40,000 training sums, 25 epochs) it reached 99.75% exact match on 2,000 held-out sums
+(99.94% of characters) for seed 0, in 272 s on a busy 2-core CPU.
 
 Run::
 
@@ -55,9 +56,16 @@ class CharacterTable:
 def generate_sums(n: int, digits: int, rng: np.random.Generator):
     """``n`` distinct ``(question, answer)`` pairs such as ``("535+61 ", "596 ")``.
 
-    Commuted questions count as the same (Keras's example does so too), so ``n`` can be at most
-    about half of ``(10**digits)**2``.
+    Commuted questions count as the same (Keras's example does so too); ``n`` can be at most
+    half the number of such distinct sums, or a ``ValueError`` says so.
     """
+    available = (10 ** digits) * (10 ** digits + 1) // 2
+    if n > available // 2:
+        raise ValueError(
+            f"generate_sums: n={n} distinct sums of up to {digits}-digit numbers asked for, but "
+            f"there are only {available}; ask for at most {available // 2} (half, so sampling "
+            f"them stays quick), or use more digits."
+        )
     maxlen = 2 * digits + 1
     seen, questions, answers = set(), [], []
     while len(questions) < n:

@@ -11,9 +11,10 @@ random guess that follows the label frequencies, which the script also prints.
 Data: Keras's ``reuters.npz`` through ``fnnet.datasets.reuters`` (cache or download). When it
 cannot be loaded (offline, nothing cached: ``load_data`` raises ``DownloadError``, an
 ``OSError``), the script says so and runs the same code on a **generated stand-in**, not real
-newswires: 8,982 + 2,246 documents in 46 topics whose frequencies fall off like Reuters' (two
-large topics, many small ones), each topic with 20 planted words of its own; a document's words
-are mostly Zipf-like filler, some of its topic's words, and a few of another topic's.
+newswires: 8,982 + 2,245 documents (``--samples`` sets the first) in 46 topics whose frequencies
+fall off like Reuters' (two large topics, many small ones), each topic with 20 planted words of
+its own; a document's words are mostly Zipf-like filler, some of its topic's words, and a few of
+another topic's.
 
 Run::
 
@@ -65,7 +66,7 @@ def standin_newswires(n: int, seed: int):
     return sequences, labels.astype(np.int64)
 
 
-def load_data(source: str, seed: int):
+def load_data(source: str, samples: int, seed: int):
     """``((train_data, train_labels), (test_data, test_labels)), name`` for ``--data``."""
     if source in ("auto", "reuters"):
         try:
@@ -74,9 +75,10 @@ def load_data(source: str, seed: int):
             if source == "reuters":
                 raise
             print(f"note: Reuters could not be loaded ({type(err).__name__}: offline, nothing "
-                  f"cached); using a GENERATED stand-in of 8,982 + 2,246 documents in 46 "
-                  f"topics with planted topic words, not real newswires")
-    return (standin_newswires(8982, seed), standin_newswires(2246, seed + 1)), "standin"
+                  f"cached); using a GENERATED stand-in of {samples} + {samples // 4} documents "
+                  f"in 46 topics with planted topic words, not real newswires")
+    return (standin_newswires(samples, seed),
+            standin_newswires(samples // 4, seed + 1)), "standin"
 
 
 def vectorize_sequences(sequences, dimension=NUM_WORDS):
@@ -121,6 +123,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--final-epochs", type=int, default=9,
                         help="epochs of the final model (the book's 9); at most --epochs")
     parser.add_argument("--data", choices=("auto", "reuters", "standin"), default="auto")
+    parser.add_argument("--samples", type=int, default=8982,
+                        help="stand-in training documents (Reuters has 8,982; the test set is "
+                             "a quarter of this); more than 1,000")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", metavar="PATH", default="reuters_multiclass.png")
     parser.add_argument("--no-plot", dest="plot", action="store_const", const=None)
@@ -131,7 +136,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     start = time.perf_counter()
     ((train_data, train_labels), (test_data, test_labels)), source = load_data(
-        args.data, args.seed)
+        args.data, args.samples, args.seed)
 
     x_train = vectorize_sequences(train_data)
     x_test = vectorize_sequences(test_data)
