@@ -31,7 +31,7 @@ import numpy as np
 
 from fnnet import layers, models
 from fnnet.datasets import reuters
-from fnnet.utils import to_categorical
+from fnnet.utils import set_random_seed, to_categorical
 
 NUM_WORDS = 10000
 NUM_TOPICS = 46
@@ -126,7 +126,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=8982,
                         help="stand-in training documents (Reuters has 8,982; the test set is "
                              "a quarter of this); more than 1,000")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the stand-in's and fnnet.utils.set_random_seed's")
     parser.add_argument("--plot", metavar="PATH", default="reuters_multiclass.png")
     parser.add_argument("--no-plot", dest="plot", action="store_const", const=None)
     return parser.parse_args(argv)
@@ -134,6 +135,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    set_random_seed(args.seed)
     start = time.perf_counter()
     ((train_data, train_labels), (test_data, test_labels)), source = load_data(
         args.data, args.samples, args.seed)

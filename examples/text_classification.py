@@ -3,8 +3,8 @@
 Two models on the same padded word sequences, each ending in ``Dense(1, sigmoid)`` and trained
 with Adam and binary cross-entropy:
 
-- ``bilstm`` (Keras's ``imdb_bidirectional_lstm`` example): ``Embedding(mask_zero=True)``, so the
-  padding is masked, then ``Bidirectional(LSTM(32))``;
+- ``bilstm`` (Keras's ``imdb_bidirectional_lstm`` example, smaller): ``Embedding(mask_zero=True)``,
+  so the padding is masked, then ``Bidirectional(LSTM(32))``;
 - ``transformer``: one encoder block written in a few lines with the functional API (as in
   "Deep Learning with Python", 2nd edition, chapter 11): ``Embedding``, self-attention
   ``MultiHeadAttention``, a residual ``Add`` and ``LayerNormalization``, a two-``Dense``
