@@ -1,0 +1,111 @@
+"""Workload C: ``evaluate`` and ``predict`` over workload A's data, on the models trained in A.
+
+Each contender lists its rows (:meth:`benchmarks.base.Contender.inference_runs`): the
+hand-written loop of jitted batches and the one-call rooflines (``jax-jit-full``, data on the
+device; ``jax-jit-full-transfer``, host numpy in and out), fnnet with its default batch size,
+an explicit one and data already on the device, and Keras at the workload's batch size.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+
+from benchmarks.tables import num, ratio, table
+from benchmarks.timing import check, failed, log, prepare, rotated
+
+REFERENCES = (("keras3-fit", "keras"), ("jax-jit-full", "full"),
+              ("jax-jit-full-transfer", "full_transfer"))
+
+
+def inference_classes() -> tuple[type, ...]:
+    from benchmarks.contenders import FnnetFit, JaxJitLoop, Keras3Fit
+
+    return (JaxJitLoop, FnnetFit, Keras3Fit)
+
+
+def run_inference(spec, live_a: dict | None, records_a: list[dict] | None, args,
+                  warnings: list) -> dict:
+    from benchmarks.common import make_data
+
+    log(f"\n== Workload C: evaluate / predict over {spec.samples} samples")
+    classes = [c for c in inference_classes()
+               if args.contenders is None or c.name in args.contenders]
+    if live_a is None:  # C without A: train the three models for one epoch first
+        x, y = make_data(spec)
+        pre, live_a = prepare(spec, x, y, classes, args.contenders, warnings)
+        skipped = {r["name"]: r for r in pre if r["status"] != "ok"}
+    else:
+        skipped = {r["name"]: r for r in records_a or () if r["status"] != "ok"}
+    records, runs = [], {}
+    for cls in classes:
+        if cls.name not in live_a:
+            status = skipped.get(cls.name, {}).get("status") or "skipped"
+            note = "in workload A: " + (skipped.get(cls.name, {}).get("note") or "not run")
+            records.append({"name": cls.name, "status": status, "note": note})
+            continue
+        for name, note, evaluate, predict in live_a[cls.name].inference_runs():
+            runs[name] = (evaluate, predict)
+            records.append({"name": name, "status": "ok", "note": note, "evaluate_times_s": [],
+                            "predict_times_s": []})
+    by_name = {r["name"]: r for r in records}
+    for name, (evaluate, predict) in runs.items():  # untimed: compiles, and checks the output
+        try:
+            by_name[name]["eval_loss"], by_name[name]["eval_acc"] = evaluate()
+            out = predict()
+            if tuple(out.shape) != (spec.samples, spec.classes):
+                warnings.append(f"workload C: {name}.predict returned shape {tuple(out.shape)}")
+        except Exception as e:  # noqa: BLE001
+            failed(by_name[name], e, warnings, "workload C")
+    order = [n for n in runs if by_name[n]["status"] == "ok"]
+    for rnd in range(args.rounds):
+        for name in rotated(order, rnd):
+            for kind, fn in zip(("evaluate", "predict"), runs[name], strict=True):
+                gc.collect()
+                t0 = time.perf_counter()
+                fn()
+                by_name[name][f"{kind}_times_s"].append(time.perf_counter() - t0)
+    for rec in records:
+        if rec["status"] != "ok":
+            continue
+        for kind in ("evaluate", "predict"):
+            med = statistics.median(rec[f"{kind}_times_s"])
+            rec[f"{kind}_s"] = med
+            rec[f"{kind}_samples_per_s"] = spec.samples / med
+        check(rec, spec.classes, "workload C evaluate", warnings, "eval_loss", "eval_acc")
+        log(f"  {rec['name']:27s} evaluate {rec['evaluate_s']:.4f} s, "
+            f"predict {rec['predict_s']:.4f} s")
+    for kind in ("evaluate", "predict"):
+        for ref, short in REFERENCES:
+            ref_s = by_name.get(ref, {}).get(f"{kind}_s")
+            if ref_s:
+                for rec in records:
+                    if rec.get(f"{kind}_s"):
+                        rec[f"{kind}_x_{short}"] = rec[f"{kind}_s"] / ref_s
+    return {"samples": spec.samples, "batch": spec.batch, "rounds": args.rounds,
+            "contenders": records}
+
+
+def markdown(w: dict) -> str:
+    header = ["contender", "evaluate (s)", "eval x keras3-fit", "eval x jax-jit-full",
+              "eval x full-transfer", "predict (s)", "predict samples/s", "predict x keras3-fit",
+              "predict x jax-jit-full", "predict x full-transfer", "eval acc", "note"]
+    rows = []
+    for r in w["contenders"]:
+        if r["status"] != "ok":
+            rows.append([f"`{r['name']}`"] + ["-"] * 10 + [f"{r['status']}: {r['note']}"])
+            continue
+        rows.append([f"`{r['name']}`", num(r["evaluate_s"], ".4f")]
+                    + [ratio(r.get(f"evaluate_x_{s}")) for _, s in REFERENCES]
+                    + [num(r["predict_s"], ".4f"), num(r["predict_samples_per_s"], ",.0f")]
+                    + [ratio(r.get(f"predict_x_{s}")) for _, s in REFERENCES]
+                    + [num(r.get("eval_acc"), ".3f"), r.get("note") or ""])
+    title = (f"### Workload C: evaluate and predict over workload A's {w['samples']:,} samples\n\n"
+             f"Median of {w['rounds']} rounds on the models trained in A. `jax-jit-full` is one "
+             f"jitted call with the data already on the device; `jax-jit-full-transfer` adds "
+             f"`jax.device_put` of the host input and `np.asarray` of the output, which every "
+             f"numpy-in, numpy-out API pays. `fnnet-fit` passes no batch_size (fnnet's "
+             f"default), the `(batch_size={w['batch']})` row passes it, `(on device)` passes "
+             f"arrays already on the device; Keras passes batch_size={w['batch']}.\n")
+    return title + "\n" + table(header, rows)
