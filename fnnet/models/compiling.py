@@ -204,6 +204,8 @@ def compile_config(compiled: Compiled, opt_state: Any) -> tuple[dict, list[str]]
         return name
 
     def encode(value):  # per-output structures: dicts by output name, lists by position
+        if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+            return value  # a serialized loss or metric class, as load_model passes it back
         if isinstance(value, dict):
             return {k: encode(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fnnet import data as data_lib
 from fnnet import loop
 from fnnet.callbacks import CallbackList, History, resolve_verbose
 from fnnet.models.fitting import _check_int, check_batch_size
@@ -216,8 +217,8 @@ class Ensemble:
             x, y, sw, n = cut(x, slice(None, split)), cut(y, slice(None, split)), cut(
                 sw, slice(None, split)), split
         batch_size = min(batch_size, n)
-        data = jax.device_put((x, y, sw))
-        val_data = None if val is None else jax.device_put(val)
+        data = data_lib.device_put((x, y, sw))
+        val_data = None if val is None else data_lib.device_put(val)
         logs0 = first.steps.init_logs(x, y)
         run = self._epoch(batch_size, shuffle)
         steps = -(-n // batch_size)
@@ -277,7 +278,7 @@ class Ensemble:
         stacked = self._stacked()
         results = jax.device_get(self._evaluate(min(batch_size, n))(
             stacked.params, stacked.state, first.steps.init_logs(x, y),
-            jax.device_put((x, y, sw)), np.int32(n)))
+            data_lib.device_put((x, y, sw)), np.int32(n)))
         names = first.steps.init_logs(x, y).names
         out = []
         for k in range(len(self.models)):
@@ -303,7 +304,7 @@ class Ensemble:
         program = self._program(("predict", min(batch_size, n)), build)
         stacked = self._stacked()
         return jax.tree.map(np.asarray, program(stacked.params, stacked.state,
-                                                jax.device_put(x)))
+                                                data_lib.device_put(x)))
 
 
 def _scalar(value: Any) -> Any:

@@ -303,7 +303,11 @@ class Model(Layer):
                     f"Assign arrays that are still alive, e.g. copies: jax.tree.map(jnp.copy, "
                     f"value)."
                 )
-            if jnp.shape(a) != jnp.shape(b) or jnp.result_type(a) != jnp.result_type(b):
+            if isinstance(a, jax.Array) and isinstance(b, jax.Array):  # the common case, fast
+                same = a.shape == b.shape and a.dtype == b.dtype
+            else:
+                same = jnp.shape(a) == jnp.shape(b) and jnp.result_type(a) == jnp.result_type(b)
+            if not same:
                 raise ValueError(
                     f"{where}: the array at {_path(path)} has shape {jnp.shape(b)} and dtype "
                     f"{jnp.result_type(b)}; expected {jnp.shape(a)} and {jnp.result_type(a)}."
