@@ -7,8 +7,8 @@ The protocol, driven by ``run.py`` and ``timing.py``:
 * ``epoch()`` trains one full epoch (the last partial batch included), waits for the device,
   and returns that epoch's ``(mean loss, mean accuracy)`` as floats, or ``(loss, acc,
   seconds)`` when it times itself (the ``fit`` contenders time the epoch inside ``fit``).
-* ``inference_runs()`` (only where ``has_inference``) lists workload C's rows: a name, a note,
-  and two callables running ``evaluate`` and ``predict`` over the training set.
+* ``inference_runs(x, y, batch)`` (only where ``has_inference``) lists workload C's rows: a
+  name, a note, and two callables running ``evaluate`` and ``predict`` over host ``x, y``.
 
 The hand-written contenders (:class:`PythonLoop`, :class:`ScanEpoch`) are generic over the
 network: a subclass supplies ``init_params(spec)`` and ``logits(params, x)``.
@@ -111,7 +111,7 @@ class Contender:
         """The first epoch after setup, compile included (workload D)."""
         return self.epoch()[:2]
 
-    def inference_runs(self) -> list[tuple]:
+    def inference_runs(self, x: np.ndarray, y: np.ndarray, batch: int) -> list[tuple]:
         """Workload C's rows: ``(name, note, evaluate, predict)``; see the module docstring."""
         return []
 

@@ -48,16 +48,21 @@ class Spec(NamedTuple):
 
 def workload_a(quick: bool) -> Spec:
     return Spec("A", "784-512-10, batch 128 (MNIST-sized)", 784, 512, 10, 128,
-                8_192 if quick else 60_000)
+                4_096 if quick else 60_000)
 
 
 def workload_b(quick: bool) -> Spec:
     return Spec("B", "64-64-10, batch 32 (digits-sized, dispatch-bound)", 64, 64, 10, 32, 1_797)
 
 
+def workload_c(quick: bool) -> Spec:
+    """Inference (evaluate, predict) with A's network, over 24,000 samples."""
+    return workload_a(quick)._replace(key="C", samples=4_096 if quick else 24_000)
+
+
 class ConvSpec(NamedTuple):
     """The book's MNIST convnet: three valid 3x3 relu convs, 2x2 max pools after the first two,
-    then Flatten and a softmax Dense."""
+    then Flatten, a relu Dense(64) and a softmax Dense."""
 
     key: str
     title: str
@@ -68,13 +73,23 @@ class ConvSpec(NamedTuple):
     filters: tuple[int, ...] = (32, 64, 64)
     kernel: int = 3
     pool: int = 2
+    dense: int = 64
 
     def input_shape(self) -> tuple[int, ...]:
         return self.image
 
+    def flat(self) -> int:
+        """The length of the flattened last conv output (576 for 28x28x1)."""
+        h = self.image[0]
+        for i in range(len(self.filters)):
+            h = h - self.kernel + 1
+            if i < len(self.filters) - 1:
+                h //= self.pool
+        return h * h * self.filters[-1]
+
     def layer_flops(self) -> tuple[list[int], int]:
         """Forward matmul FLOPs per sample of each conv (2 x out_h x out_w x out_c x k x k x
-        in_c) and of the Dense layer (2 x flat x classes)."""
+        in_c) and of the two Dense layers (2 x flat x dense + 2 x dense x classes)."""
         h, w, c = self.image
         convs = []
         for i, f in enumerate(self.filters):
@@ -83,7 +98,7 @@ class ConvSpec(NamedTuple):
             c = f
             if i < len(self.filters) - 1:
                 h, w = h // self.pool, w // self.pool
-        return convs, 2 * h * w * c * self.classes
+        return convs, 2 * h * w * c * self.dense + 2 * self.dense * self.classes
 
     def flops_per_sample(self) -> int:
         """Training FLOPs per sample: forward, each kernel's gradient (one forward's worth) and
@@ -151,12 +166,12 @@ class AttentionSpec(NamedTuple):
 
 
 def workload_e(quick: bool) -> ConvSpec:
-    return ConvSpec("E", "the book's MNIST convnet, 28x28x1, batch 64", 10, 64,
-                    1_024 if quick else 6_000)
+    return ConvSpec("E", "the book's MNIST convnet (Conv2D 32, 64, 64, Dense 64, 10), 28x28x1, "
+                    "batch 64", 10, 64, 256 if quick else 2_048)
 
 
 def workload_f(quick: bool) -> tuple[LstmSpec, AttentionSpec]:
-    n = 1_024 if quick else 4_096
+    n = 256 if quick else 4_096
     return (LstmSpec("F1", "LSTM(64) over 100 x 32, Dense(10), batch 128", 100, 32, 64, 10,
                      128, n),
             AttentionSpec("F2", "Embedding(10000, 64) + MultiHeadAttention(4 heads, key_dim 16) "
@@ -164,10 +179,17 @@ def workload_f(quick: bool) -> tuple[LstmSpec, AttentionSpec]:
                           10_000, 128, 64, 4, 16, 2, 64, n))
 
 
-def workload_z(quick: bool) -> tuple[list[Spec], list[Spec]]:
+Z_GRIDS = {  # (data sizes at width 512, widths, the width sweep's data size)
+    "quick": ((1_000, 4_000), (64, 512), 2_000),
+    "small": ((1_000, 4_000, 15_000, 60_000), (64, 512, 4_096), 4_000),
+    "big": ((1_000, 2_000, 4_000, 8_000, 15_000, 30_000, 60_000),
+            (64, 128, 256, 512, 1_024, 2_048, 4_096), 15_000),
+}
+
+
+def workload_z(grid: str) -> tuple[list[Spec], list[Spec]]:
     """Z's two sweeps of the MLP: data sizes at A's width, then widths at a fixed size."""
-    sizes, widths, fixed = ((1_000, 4_000), (64, 512), 4_000) if quick else (
-        (1_000, 4_000, 15_000, 60_000), (64, 256, 1024, 4096), 15_000)
+    sizes, widths, fixed = Z_GRIDS[grid]
     by_size = [Spec("Z", f"784-512-10, {n:,} samples", 784, 512, 10, 128, n) for n in sizes]
     by_width = [Spec("Z", f"784-{h}-10, {fixed:,} samples", 784, h, 10, 128, fixed)
                 for h in widths]

@@ -33,6 +33,7 @@ from benchmarks.base import (
     per_example_correct,
 )
 from benchmarks.common import SEED, Spec
+from benchmarks.contenders_peers import Equinox, FlaxNnx, FlaxNnxSplit
 
 # ---------------------------------------------------------------- hand-written JAX pieces
 
@@ -89,23 +90,13 @@ class JaxJitLoop(PythonLoop):
         self.state, loss, acc = self._train_step(self.state, self.x, self.y, idx)
         return loss, acc
 
-    def evaluate(self):
-        params = self.state[0]
-        sums = [self._eval_batch(params, self.x, self.y, idx)
-                for idx in index_batches(self.spec.samples, self.spec.batch)]
-        totals = np.asarray(jnp.sum(jnp.stack(sums), axis=0))
-        return float(totals[0]) / self.spec.samples, float(totals[1]) / self.spec.samples
-
-    def predict(self):
-        params = self.state[0]
-        outs = [self._apply(params, self.x, idx)
-                for idx in index_batches(self.spec.samples, self.spec.batch)]
-        return jnp.concatenate(outs).block_until_ready()
-
-    def inference_runs(self):
-        # One jitted call over the whole array: the inference roofline, with the data already
-        # on the device, and again with the host-to-device and device-to-host copies that a
-        # user holding numpy arrays pays (what fnnet's and Keras's methods start from).
+    def inference_runs(self, x, y, batch):
+        # A Python loop of jitted batches, and the inference roofline: one jitted call over
+        # the whole array with the data already on the device, and again with the
+        # host-to-device and device-to-host copies that a user holding numpy arrays pays
+        # (what fnnet's and Keras's methods start from).
+        n = len(x)
+        xd, yd = jax.device_put((x, y))
         full_apply = jax.jit(lambda p, x: jax.nn.softmax(mlp_logits(p, x)))
 
         @jax.jit
@@ -114,24 +105,29 @@ class JaxJitLoop(PythonLoop):
             return jnp.stack([jnp.mean(per_example_cce(logits, y)),
                               jnp.mean(per_example_correct(logits, y))])
 
-        def evaluate_full():
-            loss, acc = np.asarray(full_eval(self.state[0], self.x, self.y))
-            return float(loss), float(acc)
+        def evaluate_loop():
+            sums = [self._eval_batch(self.state[0], xd, yd, idx) for idx in index_batches(n, batch)]
+            totals = np.asarray(jnp.sum(jnp.stack(sums), axis=0))
+            return float(totals[0]) / n, float(totals[1]) / n
 
-        def evaluate_transfer():
-            x, y = jax.device_put((self.x_host, self.y_host))
+        def predict_loop():
+            outs = [self._apply(self.state[0], xd, idx) for idx in index_batches(n, batch)]
+            return jnp.concatenate(outs).block_until_ready()
+
+        def evaluate_full(x, y):
             loss, acc = np.asarray(full_eval(self.state[0], x, y))
             return float(loss), float(acc)
 
         return [
             ("jax-jit-full", "one jitted call over all samples, data already on the device",
-             evaluate_full, lambda: full_apply(self.state[0], self.x).block_until_ready()),
+             lambda: evaluate_full(xd, yd),
+             lambda: full_apply(self.state[0], xd).block_until_ready()),
             ("jax-jit-full-transfer", "jax-jit-full plus jax.device_put of the host numpy "
              "input and np.asarray of the output",
-             evaluate_transfer,
-             lambda: np.asarray(full_apply(self.state[0], jax.device_put(self.x_host)))),
-            (self.name, f"a Python loop of jitted batches of {self.spec.batch}", self.evaluate,
-             self.predict),
+             lambda: evaluate_full(*jax.device_put((x, y))),
+             lambda: np.asarray(full_apply(self.state[0], jax.device_put(x)))),
+            (self.name, f"a Python loop of jitted batches of {batch}, data on the device",
+             evaluate_loop, predict_loop),
         ]
 
 
@@ -185,11 +181,11 @@ class FnnetFit(FitContender):
     def epoch(self):
         return fit_epoch(self.model, self.x, self.y, self.spec.batch, fnnet_callback_base())
 
-    def inference_runs(self):
-        m, x, y, batch = self.model, self.x, self.y, self.spec.batch
+    def inference_runs(self, x, y, batch):
+        m = self.model
         xd, yd = jax.device_put((x, y))
         return [
-            (self.name, "fnnet's default batch_size (none passed)",
+            (self.name, "fnnet's default batch_size (none passed: fnnet picks rows per pass)",
              lambda: loss_acc_from_evaluate(m.evaluate(x, y, verbose=0)),
              lambda: np.asarray(m.predict(x, verbose=0))),
             (f"{self.name} (batch_size={batch})", "an explicit batch_size",
@@ -328,139 +324,15 @@ class Keras3Fit(FitContender):
     def epoch(self):
         return fit_epoch(self.model, self.x, self.y, self.spec.batch, self.keras.callbacks.Callback)
 
-    def inference_runs(self):
-        m, x, y, batch = self.model, self.x, self.y, self.spec.batch
-        return [(self.name, f"batch_size={batch} passed (Keras's default is 32)",
-                 lambda: loss_acc_from_evaluate(m.evaluate(x, y, batch_size=batch, verbose=0)),
-                 lambda: np.asarray(m.predict(x, batch_size=batch, verbose=0)))]
+    def inference_runs(self, x, y, batch):
+        m = self.model
 
+        def rows(size, note):
+            return (f"{self.name} (batch_size={size})", note,
+                    lambda: loss_acc_from_evaluate(m.evaluate(x, y, batch_size=size, verbose=0)),
+                    lambda: np.asarray(m.predict(x, batch_size=size, verbose=0)))
 
-# ---------------------------------------------------------------------------- Flax NNX
-
-
-class FlaxNnx(PythonLoop):
-    name = "flax-nnx"
-    description = ("Flax NNX modules (nnx.Linear, glorot_uniform) + nnx.Optimizer, "
-                   "@nnx.jit train step, fed like jax-jit-loop")
-
-    def load(self):
-        try:
-            from flax import nnx
-        except ImportError as e:
-            raise Skip(f"flax is not installed ({e}); pip install flax") from e
-        self.nnx = nnx
-
-    def make_module(self, spec):
-        nnx = self.nnx
-        init = nnx.initializers.glorot_uniform()
-
-        class MLP(nnx.Module):
-            def __init__(self, rngs):
-                self.dense = nnx.Linear(spec.in_dim, spec.hidden, kernel_init=init, rngs=rngs)
-                self.dense_1 = nnx.Linear(spec.hidden, spec.classes, kernel_init=init, rngs=rngs)
-
-            def __call__(self, x):
-                return self.dense_1(nnx.relu(self.dense(x)))
-
-        return MLP(nnx.Rngs(SEED))
-
-    def _build(self, spec):
-        nnx = self.nnx
-        model = self.make_module(spec)
-        optimizer = nnx.Optimizer(model, keras_rmsprop(), wrt=nnx.Param)
-
-        def train_step(model, optimizer, x, y, idx):
-            def objective(model):
-                return loss_and_accuracy(model(x[idx]), y[idx])
-
-            (loss, acc), grads = nnx.value_and_grad(objective, has_aux=True)(model)
-            optimizer.update(model, grads)
-            return loss, acc
-
-        return model, optimizer, train_step
-
-    def setup(self, spec, x, y):
-        self._put_data(spec, x, y)
-        self.model, self.optimizer, train_step = self._build(spec)
-        self._train_step = self.nnx.jit(train_step)
-
-    def _step(self, idx):
-        return self._train_step(self.model, self.optimizer, self.x, self.y, idx)
-
-
-class FlaxNnxSplit(FlaxNnx):
-    name = "flax-nnx-split"
-    description = ("the same Flax NNX model, trained in the functional form from Flax's "
-                   "performance guide: nnx.split once, a jax.jit step that nnx.merges, trains "
-                   "and returns nnx.state (state donated)")
-
-    def setup(self, spec, x, y):
-        nnx = self.nnx
-        self._put_data(spec, x, y)
-        model, optimizer, train_step = self._build(spec)
-        self.graphdef, self.state = nnx.split((model, optimizer))
-
-        @functools.partial(jax.jit, donate_argnums=1)
-        def step(graphdef, state, x, y, idx):
-            model, optimizer = nnx.merge(graphdef, state)
-            loss, acc = train_step(model, optimizer, x, y, idx)
-            return nnx.state((model, optimizer)), loss, acc
-
-        self._train_step = step
-
-    def _step(self, idx):
-        self.state, loss, acc = self._train_step(self.graphdef, self.state, self.x, self.y, idx)
-        return loss, acc
-
-
-# ---------------------------------------------------------------------------- Equinox
-
-
-class Equinox(PythonLoop):
-    name = "equinox"
-    description = ("Equinox eqx.nn.MLP (weights re-drawn Glorot-uniform, zero biases) + optax, "
-                   "@eqx.filter_jit train step, fed like jax-jit-loop")
-
-    def load(self):
-        try:
-            import equinox as eqx
-        except ImportError as e:
-            raise Skip(f"equinox is not installed ({e}); pip install equinox") from e
-        self.eqx = eqx
-
-    def setup(self, spec, x, y):
-        eqx = self.eqx
-        self._put_data(spec, x, y)
-        k_model, k1, k2 = jax.random.split(jax.random.key(SEED), 3)
-        model = eqx.nn.MLP(spec.in_dim, spec.classes, spec.hidden, depth=1,
-                           activation=jax.nn.relu, key=k_model)
-        # eqx.nn.Linear stores weight as (out, in) and defaults to a LeCun-style uniform init.
-        model = eqx.tree_at(
-            lambda m: (m.layers[0].weight, m.layers[0].bias, m.layers[1].weight,
-                       m.layers[1].bias),
-            model,
-            (glorot_uniform(k1, (spec.in_dim, spec.hidden)).T, jnp.zeros((spec.hidden,)),
-             glorot_uniform(k2, (spec.hidden, spec.classes)).T, jnp.zeros((spec.classes,))))
-        tx = keras_rmsprop()
-        self.model = model
-        self.opt_state = tx.init(eqx.filter(model, eqx.is_array))
-
-        def objective(model, xb, yb):
-            return loss_and_accuracy(jax.vmap(model)(xb), yb)
-
-        @eqx.filter_jit
-        def step(model, opt_state, x, y, idx):
-            (loss, acc), grads = eqx.filter_value_and_grad(objective, has_aux=True)(
-                model, x[idx], y[idx])
-            updates, opt_state = tx.update(grads, opt_state, eqx.filter(model, eqx.is_array))
-            return eqx.apply_updates(model, updates), opt_state, loss, acc
-
-        self._train_step = step
-
-    def _step(self, idx):
-        self.model, self.opt_state, loss, acc = self._train_step(self.model, self.opt_state,
-                                                                 self.x, self.y, idx)
-        return loss, acc
+        return [rows(batch, "batch_size passed"), rows(32, "Keras's default batch_size")]
 
 
 # A and B's contenders, in table order; D runs each in a fresh process (``BY_NAME``).
@@ -468,8 +340,13 @@ ALL: tuple[type, ...] = (
     JaxScanEpoch, JaxJitLoop, FnnetStep, FnnetFit, FnnetFitStream, Keras3Fit, FlaxNnx,
     FlaxNnxSplit, Equinox,
 )
+# --quick's A and B: the slowest compiles (flax-nnx, equinox) and S's contender left out.
+QUICK: tuple[type, ...] = (JaxScanEpoch, JaxJitLoop, FnnetStep, FnnetFit, Keras3Fit,
+                           FlaxNnxSplit)
 BY_NAME = {c.name: c for c in ALL}
 # Workload S: in-memory fit against the two ways of feeding host batches.
 STREAMING: tuple[type, ...] = (FnnetFit, FnnetFitList, FnnetFitStream)
+# Workload L: fnnet's train step in a user's loop, against the hand-written loop and scan.
+LOOPS: tuple[type, ...] = (JaxScanEpoch, JaxJitLoop, FnnetStep)
 # Workload Z: fnnet against the roofline and Keras, over data sizes and widths.
 SCALING: tuple[type, ...] = (JaxScanEpoch, FnnetFit, Keras3Fit)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from benchmarks.base import ScanEpoch, glorot_uniform
 from benchmarks.common import SEED, AttentionSpec, LstmSpec
 from benchmarks.contenders import FnnetFit, Keras3Fit
+from benchmarks.contenders_peers import FlaxNnxSplit
 
 
 def init_lstm(spec: LstmSpec, seed: int = SEED) -> dict:
@@ -118,5 +119,52 @@ class Keras3FitAttention(Keras3Fit):
         return self.compile(keras.Model(tokens, out))
 
 
-LSTM_CONTENDERS: tuple[type, ...] = (LstmScanEpoch, FnnetFitLstm, Keras3FitLstm)
-ATTENTION_CONTENDERS: tuple[type, ...] = (FnnetFitAttention, Keras3FitAttention)
+class FlaxNnxLstm(FlaxNnxSplit):
+    description = ("Flax NNX nnx.RNN(nnx.OptimizedLSTMCell(32, 64), return_carry=True) + "
+                   "nnx.Linear (glorot_uniform input kernels; Flax's zero forget-gate bias), "
+                   "trained as flax-nnx-split")
+
+    def make_module(self, spec: LstmSpec):
+        nnx = self.nnx
+        init = nnx.initializers.glorot_uniform()
+
+        class LstmNet(nnx.Module):
+            def __init__(self, rngs):
+                self.rnn = nnx.RNN(nnx.OptimizedLSTMCell(spec.features, spec.units,
+                                                         kernel_init=init, rngs=rngs),
+                                   return_carry=True)
+                self.dense = nnx.Linear(spec.units, spec.classes, kernel_init=init, rngs=rngs)
+
+            def __call__(self, x):
+                (_, h), _ = self.rnn(x)  # Flax's LSTM carry is (c, h)
+                return self.dense(h)
+
+        return LstmNet(nnx.Rngs(SEED))
+
+
+class FlaxNnxAttention(FlaxNnxSplit):
+    description = ("Flax NNX nnx.Embed + nnx.MultiHeadAttention(4 heads, 64 qkv features) as "
+                   "self-attention + mean over time + nnx.Linear, trained as flax-nnx-split")
+
+    def make_module(self, spec: AttentionSpec):
+        nnx = self.nnx
+        init = nnx.initializers.glorot_uniform()
+
+        class AttentionNet(nnx.Module):
+            def __init__(self, rngs):
+                self.embed = nnx.Embed(spec.vocab, spec.embed, rngs=rngs)
+                self.mha = nnx.MultiHeadAttention(
+                    spec.heads, spec.embed, qkv_features=spec.heads * spec.key_dim,
+                    out_features=spec.embed, kernel_init=init, decode=False, rngs=rngs)
+                self.dense = nnx.Linear(spec.embed, spec.classes, kernel_init=init, rngs=rngs)
+
+            def __call__(self, tokens):
+                h = self.mha(self.embed(tokens))
+                return self.dense(jnp.mean(h, axis=1))
+
+        return AttentionNet(nnx.Rngs(SEED))
+
+
+LSTM_CONTENDERS: tuple[type, ...] = (LstmScanEpoch, FnnetFitLstm, Keras3FitLstm, FlaxNnxLstm)
+ATTENTION_CONTENDERS: tuple[type, ...] = (FnnetFitAttention, Keras3FitAttention,
+                                          FlaxNnxAttention)

@@ -1,19 +1,18 @@
 """Turns the results dict into Markdown tables (printed to the terminal and saved).
 
-The tables of A, B, D, E and F live here; C, S, K and Z, whose measurements are their own,
-keep their tables next to them (``inference.py``, ``streaming.py``, ``ensembles.py``,
-``scaling.py``).
+The tables of A, B, D, E and F live here; C, S, L, K and Z, whose measurements are their own,
+keep their tables next to them (``inference.py``, ``streaming.py``, ``loops.py``,
+``ensembles.py``, ``scaling.py``).
 """
 
 from __future__ import annotations
 
-from benchmarks import ensembles, inference, scaling, streaming
+from benchmarks import ensembles, inference, loops, scaling, streaming
 from benchmarks.tables import num, ratio, table
 
 
 def machine_section(results: dict) -> str:
     m = results["machine"]
-    mm = results.get("matmul")
     peers = ", ".join(f"{k} {m[k]}" for k in ("optax", "keras", "flax", "equinox", "fnnet")
                       if m.get(k))
     lines = [
@@ -23,12 +22,15 @@ def machine_section(results: dict) -> str:
         f"`{m['backend']}` ({', '.join(m.get('devices') or [])}), numpy {m['numpy']}",
         f"- Peers: {peers}",
     ]
-    if mm:
-        lines.append(f"- Measured peak: {mm['n']}x{mm['n']} float32 matmul via jnp, best of "
-                     f"{len(mm['times_s'])} {mm['best_s'] * 1e3:.0f} ms = **{mm['gflops']:.1f} "
-                     f"GFLOP/s** (median {mm['gflops_median']:.1f})")
+    for key in ("matmul", "conv"):
+        pk = results.get(key)
+        if pk:
+            lines.append(f"- Measured {key} peak: {pk['what']} via jax.jit, best of "
+                         f"{len(pk['times_s'])} {pk['best_s'] * 1e3:.0f} ms = "
+                         f"**{pk['gflops']:.1f} GFLOP/s** (median {pk['gflops_median']:.1f})")
     cfg = results["config"]
-    lines.append(f"- Mode: {'quick' if cfg['quick'] else 'full'}; rounds {cfg['rounds']}; "
+    mode = "QUICK (smoke test: tiny sizes, not for comparison)" if cfg["quick"] else "full"
+    lines.append(f"- Mode: {mode}; rounds {cfg['rounds']}; "
                  f"workloads {','.join(cfg['workloads'])}; total wall "
                  f"{results.get('wall_s', 0):.0f} s; load average (1/5/15 min) "
                  f"{results.get('load_average_start')} at start, "
@@ -48,8 +50,10 @@ def _pair_note(w: dict, name: str, ref: str, what: str) -> str:
 def training_section(w: dict) -> str:
     spec = w["spec"]
     flops = bool(w.get("flops_per_sample"))
+    peak_name = "conv" if "conv" in (w.get("peak") or {}).get("what", "") else "matmul"
     header = ["contender", "median epoch (s)", "min (s)", "samples/s", "x jax-scan-epoch",
-              "x keras3-fit"] + (["GFLOP/s", "% of matmul peak"] if flops else []) + [
+              "x keras3-fit", "setup + first epoch (s)"] + (
+              ["GFLOP/s", f"% of {peak_name} peak"] if flops else []) + [
               "final loss", "final acc", "note"]
     rows = []
     for r in w["contenders"]:
@@ -61,7 +65,8 @@ def training_section(w: dict) -> str:
         rows.append([
             f"`{r['name']}`", num(r.get("median_s"), ".4f"), num(r.get("min_s"), ".4f"),
             num(r.get("samples_per_s"), ",.0f"),
-            ratio(r.get("x_roofline")), ratio(r.get("x_keras"))]
+            ratio(r.get("x_roofline")), ratio(r.get("x_keras")),
+            num(r.get("first_epoch_s"), ".2f")]
             + ([num(r.get("gflops"), ".1f"), num(None if frac is None else 100 * frac, ".1f")]
                if flops else [])
             + [num(r.get("final_loss"), ".3g"), num(r.get("final_acc"), ".3f"),
@@ -70,7 +75,8 @@ def training_section(w: dict) -> str:
              f"{w['steps_per_epoch']} steps/epoch\n\nMedian of {w['timed_epochs']} timed "
              f"epochs per contender (after one warm-up epoch), interleaved over "
              f"{w['rounds']} rounds. `x ...` = median epoch time / that contender's "
-             f"(lower is faster).")
+             f"(lower is faster). The first epoch (a `fit(epochs=1)` call for the fit contenders) "
+             f"includes compilation and is not in the median.")
     if flops:
         title += (f" GFLOP/s counts the {w['flops_per_sample']:,} FLOPs per training sample "
                   f"actually computed (formula in the README; the usual 3 x forward estimate, "
@@ -119,7 +125,7 @@ def markdown(results: dict) -> str:
     work = results["workloads"]
     sections = [
         ("A", training_section), ("B", training_section), ("C", inference.markdown),
-        ("S", streaming.markdown), ("E", training_section), ("F1", training_section),
+        ("S", streaming.markdown), ("L", loops.markdown), ("E", training_section), ("F1", training_section),
         ("F2", training_section), ("K", ensembles.markdown), ("Z", scaling.markdown),
         ("D", cold_start_section),
     ]

@@ -34,27 +34,31 @@ from benchmarks.common import (  # noqa: E402
     workload_e,
     workload_f,
 )
-from benchmarks.timing import MatmulProbe, check, log, run_training, set_peak  # noqa: E402
+from benchmarks.timing import check, log, run_training, set_peak  # noqa: E402
 
-DEFAULT_JSON = REPO / "benchmarks" / "results" / "latest.json"
+RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_JSON = RESULTS / "latest.json"
+QUICK_JSON = RESULTS / "quick.json"  # ignored by git: quick numbers never replace latest.md
 COLD_START_QUICK = ("jax-scan-epoch", "jax-jit-loop", "fnnet-fit", "keras3-fit")
-DEFAULT_WORKLOADS = ("A", "B", "C", "D")
 # Run order (D's child processes last, once this process's memory is freed).
-ALL_WORKLOADS = ("A", "B", "C", "S", "E", "F", "K", "Z", "D")
+ALL_WORKLOADS = ("A", "B", "C", "S", "L", "E", "F", "K", "Z", "D")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: smaller data, 2 rounds, a smaller matmul")
+                   help="smoke run: tiny data, 1 round, fewer contenders, a smaller matmul; "
+                        f"writes {QUICK_JSON.relative_to(REPO)} unless --json is given")
     p.add_argument("--rounds", type=int, default=None,
-                   help="interleaved rounds (default 5, or 2 with --quick; K and Z use at most 3)")
-    p.add_argument("--json", type=Path, default=DEFAULT_JSON,
-                   help="where to write the JSON results; the Markdown goes next to it (.md), "
-                        "Z's plot to scaling.png in the same folder")
-    p.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
-                   help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}, or 'all' "
-                        f"(default {','.join(DEFAULT_WORKLOADS)})")
+                   help="interleaved rounds (default 5, or 1 with --quick; K and Z use at most 3)")
+    p.add_argument("--json", type=Path, default=None,
+                   help=f"where to write the JSON results (default "
+                        f"{DEFAULT_JSON.relative_to(REPO)}); the Markdown goes next to it (.md), "
+                        f"Z's plot to scaling.png (or STEM-scaling.png) in the same folder")
+    p.add_argument("--only", "--workloads", dest="workloads", default="all",
+                   help=f"comma-separated subset of {','.join(ALL_WORKLOADS)} (default: all)")
+    p.add_argument("--z-grid", choices=("small", "big"), default="small",
+                   help="Z's sweep: small (4 sizes x 3 widths, a few minutes) or big (7 x 7)")
     p.add_argument("--contenders", default=None,
                    help="comma-separated subset of contender names (default: all)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -64,19 +68,29 @@ def parse_args(argv=None) -> argparse.Namespace:
         chosen = (chosen - {"ALL"}) | set(ALL_WORKLOADS)
     bad = sorted(chosen - set(ALL_WORKLOADS))
     if bad:
-        p.error(f"--workloads takes a subset of {','.join(ALL_WORKLOADS)} or 'all'; got {bad}")
+        p.error(f"--only takes a subset of {','.join(ALL_WORKLOADS)} or 'all'; got {bad}")
     args.workloads = [w for w in ALL_WORKLOADS if w in chosen]
     if args.rounds is None:
-        args.rounds = 2 if args.quick else 5
+        args.rounds = 1 if args.quick else 5
     if args.rounds < 1:
         p.error(f"--rounds must be at least 1; got {args.rounds}")
+    if args.json is None:
+        args.json = QUICK_JSON if args.quick else DEFAULT_JSON
+    if args.quick:
+        args.z_grid = "quick"
     return args
+
+
+def plot_path(json_path: Path) -> Path:
+    stem = json_path.stem
+    return json_path.parent / ("scaling.png" if stem == "latest" else f"{stem}-scaling.png")
 
 
 def contender_names() -> set[str]:
     from benchmarks import contenders, contenders_conv, contenders_seq
 
-    groups = (contenders.ALL, contenders.STREAMING, contenders.SCALING, contenders_conv.CONTENDERS,
+    groups = (contenders.ALL, contenders.STREAMING, contenders.LOOPS, contenders.SCALING,
+              contenders_conv.CONTENDERS,
               contenders_seq.LSTM_CONTENDERS, contenders_seq.ATTENTION_CONTENDERS)
     return {c.name for group in groups for c in group}
 
@@ -158,24 +172,25 @@ def child_main(name: str, quick: bool) -> int:
 
 
 def run_workloads(args, results: dict, warnings: list) -> None:
-    from benchmarks import ensembles, inference, scaling, streaming
+    from benchmarks import ensembles, inference, loops, scaling, streaming
+    from benchmarks.timing import conv_probe, matmul_probe
 
     work = results["workloads"]
-    probe = MatmulProbe(args.quick)
+    probe = matmul_probe(args.quick)
     probe.sample(3)
-    log(f"Matmul peak ({probe.n}^2 float32): {probe.result()['gflops']:.1f} GFLOP/s so far")
+    log(f"Matmul peak ({probe.what}): {probe.result()['gflops']:.1f} GFLOP/s so far")
     spec_a = workload_a(args.quick)
     live_a, steady = None, {}
-    if "A" in args.workloads:
-        from benchmarks.contenders import ALL
+    if "A" in args.workloads or "B" in args.workloads:
+        from benchmarks.contenders import ALL, QUICK
 
-        work["A"], live_a = run_training(spec_a, ALL, args, 1, probe, warnings)
+        mlp = QUICK if args.quick and args.contenders is None else ALL
+    if "A" in args.workloads:
+        work["A"], live_a = run_training(spec_a, mlp, args, 1, probe, warnings)
         steady = {r["name"]: r.get("median_s") for r in work["A"]["contenders"]}
     if "B" in args.workloads:
-        from benchmarks.contenders import ALL
-
         # B's epochs take milliseconds: several per round keep the median stable.
-        work["B"], _ = run_training(workload_b(args.quick), ALL, args, 3 if args.quick else 10,
+        work["B"], _ = run_training(workload_b(args.quick), mlp, args, 3 if args.quick else 10,
                                     None, warnings)
     if "C" in args.workloads:
         records_a = work.get("A", {}).get("contenders")
@@ -184,10 +199,19 @@ def run_workloads(args, results: dict, warnings: list) -> None:
     gc.collect()
     if "S" in args.workloads:
         work["S"] = streaming.run_streaming(args, warnings)
+    if "L" in args.workloads:
+        work["L"] = loops.run_loops(args, warnings)
+    results["matmul"] = probe.result()
+    probe = None
     if "E" in args.workloads:
         from benchmarks.contenders_conv import CONTENDERS
 
+        probe = conv_probe(args.quick)
+        probe.sample(3)
+        log(f"Convolution peak ({probe.what}): {probe.result()['gflops']:.1f} GFLOP/s so far")
         work["E"], _ = run_training(workload_e(args.quick), CONTENDERS, args, 1, probe, warnings)
+        results["conv"] = probe.result()
+        probe = None
     if "F" in args.workloads:
         from benchmarks.contenders_seq import ATTENTION_CONTENDERS, LSTM_CONTENDERS
 
@@ -195,16 +219,14 @@ def run_workloads(args, results: dict, warnings: list) -> None:
         work["F1"], _ = run_training(lstm, LSTM_CONTENDERS, args, 1, None, warnings)
         work["F2"], _ = run_training(attention, ATTENTION_CONTENDERS, args, 1, None, warnings)
     gc.collect()
-    results["matmul"] = probe.result()
-    probe = None
-    for key in ("A", "E"):
+    for key, peak in (("A", "matmul"), ("E", "conv")):
         if key in work:
-            set_peak(work[key], results["matmul"]["gflops"])
+            set_peak(work[key], results[peak])
     if "K" in args.workloads:
         work["K"] = ensembles.run_ensembles(args, warnings)
     if "Z" in args.workloads:
         work["Z"] = scaling.run_scaling(args, warnings)
-        path = scaling.plot(work["Z"], args.json.parent / "scaling.png", results["machine"])
+        path = scaling.plot(work["Z"], plot_path(args.json), results["machine"])
         work["Z"]["plot"] = None if path is None else path.name
     gc.collect()
     if "D" in args.workloads:
@@ -223,12 +245,14 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f"unknown contenders {unknown}; choose from {sorted(known)}")
 
-    from benchmarks import report
+    from benchmarks import report, timing
     from benchmarks.common import machine_info
+
+    timing.CHECK_ACCURACY = not args.quick
 
     t_start = time.perf_counter()
     warnings: list[str] = []
-    results = {"config": {"quick": args.quick, "rounds": args.rounds,
+    results = {"config": {"quick": args.quick, "rounds": args.rounds, "z_grid": args.z_grid,
                           "workloads": args.workloads, "contenders": args.contenders,
                           "argv": sys.argv[1:]},
                "machine": machine_info(), "load_average_start": load_average(),

@@ -39,7 +39,7 @@ def run_scaling(args, warnings: list) -> dict:
     from benchmarks.common import make_data, workload_z
     from benchmarks.contenders import SCALING
 
-    by_size, by_width = workload_z(args.quick)
+    by_size, by_width = workload_z(args.z_grid)
     rounds = 1 if args.quick else min(args.rounds, 3)
     points = []
     for sweep, specs in (("samples", by_size), ("width", by_width)):
@@ -68,7 +68,7 @@ def run_scaling(args, warnings: list) -> dict:
                    if p["sweep"] == sweep and (p["contenders"].get(name) or {}).get("median_s")]
             if len(pts) >= 2:
                 fits[sweep][name] = {"work": work_key, **fit_lines(*zip(*pts, strict=True))}
-    return {"rounds": rounds, "batch": by_size[0].batch, "width_sweep_samples":
+    return {"grid": args.z_grid, "rounds": rounds, "batch": by_size[0].batch, "width_sweep_samples":
             by_width[0].samples, "points": points, "fits": fits}
 
 
@@ -120,7 +120,8 @@ def _work(value: float, unit: str) -> str:
 
 def markdown(w: dict) -> str:
     parts = ["### Workload Z: scaling of one epoch with data size and width",
-             f"\nMedian of {w['rounds']} interleaved epoch(s) per point after one warm-up epoch "
+             f"\nGrid `{w.get('grid')}` (`--z-grid big` for 7 sizes x 7 widths). "
+             f"Median of {w['rounds']} interleaved epoch(s) per point after one warm-up epoch "
              f"(fit contenders: second epoch of a 2-epoch fit). Plot: `{w.get('plot', '-')}`."]
     header = ["sweep", "samples", "hidden", "GFLOP/epoch"] + [f"`{n}` (s)" for n in CONTENDERS] \
         + ["fnnet x scan", "fnnet x keras"]
