@@ -167,7 +167,7 @@ class AttentionSpec(NamedTuple):
 
 def workload_e(quick: bool) -> ConvSpec:
     return ConvSpec("E", "the book's MNIST convnet (Conv2D 32, 64, 64, Dense 64, 10), 28x28x1, "
-                    "batch 64", 10, 64, 256 if quick else 2_048)
+                    "batch 64", 10, 64, 128 if quick else 2_048)
 
 
 def workload_f(quick: bool) -> tuple[LstmSpec, AttentionSpec]:
@@ -180,7 +180,7 @@ def workload_f(quick: bool) -> tuple[LstmSpec, AttentionSpec]:
 
 
 Z_GRIDS = {  # (data sizes at width 512, widths, the width sweep's data size)
-    "quick": ((1_000, 4_000), (64, 512), 2_000),
+    "quick": ((500, 2_000), (64, 512), 2_000),
     "small": ((1_000, 4_000, 15_000, 60_000), (64, 512, 4_096), 4_000),
     "big": ((1_000, 2_000, 4_000, 8_000, 15_000, 30_000, 60_000),
             (64, 128, 256, 512, 1_024, 2_048, 4_096), 15_000),

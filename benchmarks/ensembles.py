@@ -92,7 +92,7 @@ def _family(name: str) -> str:
     return "keras3-fit" if name.startswith("keras") else "fnnet-fit"
 
 
-def run_one(spec, epochs: int, rounds: int, names, warnings: list) -> dict:
+def run_one(spec, epochs: int, rounds: int, names, warnings: list, quick: bool = False) -> dict:
     from benchmarks.base import Skip
     from benchmarks.common import make_data
 
@@ -103,6 +103,8 @@ def run_one(spec, epochs: int, rounds: int, names, warnings: list) -> dict:
     for r in runners():
         if names is not None and _family(r.name) not in names:
             continue
+        if quick and names is None and _family(r.name) == "keras3-fit":
+            continue  # eight Keras compiles per workload: too slow for a smoke test
         rec = {"name": r.name, "description": r.description, "status": "ok", "note": "",
                "times_s": []}
         records.append(rec)
@@ -160,10 +162,12 @@ def run_ensembles(args, warnings: list) -> dict:
 
     # A's runs take seconds each (eight full epochs of A per row): at most 3 rounds.
     rounds = min(args.rounds, 3)
-    return {"targets": {"B": 4.0}, "by_data": {
-        "A": run_one(workload_a(args.quick), 1, rounds, args.contenders, warnings),
-        "B": run_one(workload_b(args.quick), 2 if args.quick else 10, rounds, args.contenders,
-                     warnings)}}
+    by_data = {}
+    if not args.quick:  # --quick: B only (sixteen compiles of A's network are too slow)
+        by_data["A"] = run_one(workload_a(args.quick), 1, rounds, args.contenders, warnings)
+    by_data["B"] = run_one(workload_b(args.quick), 2 if args.quick else 10, rounds,
+                           args.contenders, warnings, args.quick)
+    return {"targets": {"A": 1.0, "B": 4.0}, "by_data": by_data}
 
 
 def markdown(w: dict) -> str:
@@ -191,8 +195,9 @@ def markdown(w: dict) -> str:
         verdict = ""
         if target and seq.get("speedup_from_ensemble"):
             met = "met" if seq["speedup_from_ensemble"] >= target else "NOT met"
-            verdict = (f"\n\nTarget: the ensemble at least {target:.0f}x faster than 8 sequential "
-                       f"fnnet fits on {key}: {seq['speedup_from_ensemble']:.2f}x, {met}.")
+            goal = "no slower than" if target == 1 else f"at least {target:.0f}x faster than"
+            verdict = (f"\n\nTarget: the ensemble {goal} {MEMBERS} sequential fnnet fits on "
+                       f"{key}: {seq['speedup_from_ensemble']:.2f}x, {met}.")
         parts.append(f"\n#### {key}'s network ({spec['title']}), {spec['samples']:,} samples, "
                      f"{r['epochs_per_fit']} epoch(s) per fit, median of {r['rounds']} "
                      f"rounds\n\n" + table(header, rows) + verdict)

@@ -16,13 +16,16 @@ from benchmarks.timing import add_ratios, run_training
 LOOP, SCAN = "jax-jit-loop", "jax-scan-epoch"
 
 
-def run_loops(args, warnings: list) -> dict:
+def run_loops(args, warnings: list, reuse: tuple[list[dict], dict] | None = None) -> dict:
+    """``reuse``: workload B's ``(records, live contenders)``, when B ran, so that L times the
+    same compiled steps again instead of compiling its own."""
     from benchmarks.common import workload_b
     from benchmarks.contenders import LOOPS
 
     base = workload_b(args.quick)
     spec = base._replace(key="L", title=f"B's network in a Python loop ({base.title})")
-    result, live = run_training(spec, LOOPS, args, 3 if args.quick else 20, None, warnings)
+    result, live = run_training(spec, LOOPS, args, 3 if args.quick else 20, None, warnings,
+                                reuse)
     live.clear()
     records = result["contenders"]
     add_ratios(records, ((LOOP, "x_loop"), (SCAN, "x_scan")))

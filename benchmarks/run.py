@@ -39,7 +39,7 @@ from benchmarks.timing import check, log, run_training, set_peak  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_JSON = RESULTS / "latest.json"
 QUICK_JSON = RESULTS / "quick.json"  # ignored by git: quick numbers never replace latest.md
-COLD_START_QUICK = ("jax-scan-epoch", "jax-jit-loop", "fnnet-fit", "keras3-fit")
+COLD_START_QUICK = ("jax-scan-epoch", "fnnet-fit")
 # Run order (D's child processes last, once this process's memory is freed).
 ALL_WORKLOADS = ("A", "B", "C", "S", "L", "E", "F", "K", "Z", "D")
 
@@ -171,6 +171,11 @@ def child_main(name: str, quick: bool) -> int:
 # ------------------------------------------------------------------------------- main
 
 
+def capped(args, rounds: int) -> argparse.Namespace:
+    """``args`` with at most ``rounds`` rounds (for the workloads whose epochs take seconds)."""
+    return argparse.Namespace(**{**vars(args), "rounds": min(args.rounds, rounds)})
+
+
 def run_workloads(args, results: dict, warnings: list) -> None:
     from benchmarks import ensembles, inference, loops, scaling, streaming
     from benchmarks.timing import conv_probe, matmul_probe
@@ -180,7 +185,7 @@ def run_workloads(args, results: dict, warnings: list) -> None:
     probe.sample(3)
     log(f"Matmul peak ({probe.what}): {probe.result()['gflops']:.1f} GFLOP/s so far")
     spec_a = workload_a(args.quick)
-    live_a, steady = None, {}
+    live_a, live_b, steady = None, {}, {}
     if "A" in args.workloads or "B" in args.workloads:
         from benchmarks.contenders import ALL, QUICK
 
@@ -190,8 +195,8 @@ def run_workloads(args, results: dict, warnings: list) -> None:
         steady = {r["name"]: r.get("median_s") for r in work["A"]["contenders"]}
     if "B" in args.workloads:
         # B's epochs take milliseconds: several per round keep the median stable.
-        work["B"], _ = run_training(workload_b(args.quick), mlp, args, 3 if args.quick else 10,
-                                    None, warnings)
+        work["B"], live_b = run_training(workload_b(args.quick), mlp, args,
+                                         3 if args.quick else 10, None, warnings)
     if "C" in args.workloads:
         records_a = work.get("A", {}).get("contenders")
         work["C"] = inference.run_inference(spec_a, live_a, records_a, args, warnings)
@@ -200,7 +205,9 @@ def run_workloads(args, results: dict, warnings: list) -> None:
     if "S" in args.workloads:
         work["S"] = streaming.run_streaming(args, warnings)
     if "L" in args.workloads:
-        work["L"] = loops.run_loops(args, warnings)
+        reuse = (work["B"]["contenders"], live_b) if "B" in work else None
+        work["L"] = loops.run_loops(args, warnings, reuse)
+    live_b = None
     results["matmul"] = probe.result()
     probe = None
     if "E" in args.workloads:
@@ -209,15 +216,18 @@ def run_workloads(args, results: dict, warnings: list) -> None:
         probe = conv_probe(args.quick)
         probe.sample(3)
         log(f"Convolution peak ({probe.what}): {probe.result()['gflops']:.1f} GFLOP/s so far")
-        work["E"], _ = run_training(workload_e(args.quick), CONTENDERS, args, 1, probe, warnings)
+        # An epoch of E takes seconds per contender: at most 3 rounds.
+        work["E"], _ = run_training(workload_e(args.quick), CONTENDERS, capped(args, 3), 1,
+                                    probe, warnings)
         results["conv"] = probe.result()
         probe = None
     if "F" in args.workloads:
         from benchmarks.contenders_seq import ATTENTION_CONTENDERS, LSTM_CONTENDERS
 
         lstm, attention = workload_f(args.quick)
-        work["F1"], _ = run_training(lstm, LSTM_CONTENDERS, args, 1, None, warnings)
-        work["F2"], _ = run_training(attention, ATTENTION_CONTENDERS, args, 1, None, warnings)
+        work["F1"], _ = run_training(lstm, LSTM_CONTENDERS, capped(args, 3), 1, None, warnings)
+        work["F2"], _ = run_training(attention, ATTENTION_CONTENDERS, capped(args, 3), 1, None,
+                                     warnings)
     gc.collect()
     for key, peak in (("A", "matmul"), ("E", "conv")):
         if key in work:

@@ -41,12 +41,18 @@ def run_scaling(args, warnings: list) -> dict:
 
     by_size, by_width = workload_z(args.z_grid)
     rounds = 1 if args.quick else min(args.rounds, 3)
-    points = []
+    # --quick leaves Keras out (its compiles are the slowest), unless asked for by name.
+    classes = [c for c in SCALING
+               if not (args.quick and args.contenders is None and c.name == "keras3-fit")]
+    points, measured = [], {}
     for sweep, specs in (("samples", by_size), ("width", by_width)):
         for spec in specs:
+            if (spec.samples, spec.hidden) in measured:  # the sweeps cross at this point
+                points.append({**measured[spec.samples, spec.hidden], "sweep": sweep})
+                continue
             log(f"\n== Workload Z ({sweep}): {spec.title}")
             x, y = make_data(spec)
-            records, live = prepare(spec, x, y, SCALING, args.contenders, warnings)
+            records, live = prepare(spec, x, y, classes, args.contenders, warnings)
             run_rounds(records, live, rounds, 1, warnings, f"workload Z ({spec.title})")
             summarize(spec, records, None)
             for rec in records:
@@ -57,6 +63,7 @@ def run_scaling(args, warnings: list) -> dict:
                            "contenders": {r["name"]: {k: r.get(k) for k in (
                                "status", "note", "times_s", "median_s", "min_s", "final_acc")}
                                for r in records}})
+            measured[spec.samples, spec.hidden] = points[-1]
             live.clear()
             del x, y
             gc.collect()

@@ -115,15 +115,29 @@ def failed(rec: dict, e: Exception, warnings: list, what: str) -> None:
 
 
 def prepare(spec, x, y, classes: Sequence[type], names: Sequence[str] | None,
-            warnings: list) -> tuple[list[dict], dict]:
+            warnings: list, reuse: tuple[list[dict], dict] | None = None
+            ) -> tuple[list[dict], dict]:
     """Loads, builds and warms up each contender: setup and its first epoch (compilation
-    included), timed as ``first_epoch_s`` and not counted in the medians."""
+    included), timed as ``first_epoch_s`` and not counted in the medians.
+
+    ``reuse``, the ``(records, live)`` of an earlier workload on the same spec and data, lends
+    its live contenders (and their first-epoch records) instead of building them again.
+    """
     from benchmarks.base import Skip
 
     records, live = [], {}
+    old_records, old_live = reuse or ([], {})
+    old_by_name = {r["name"]: r for r in old_records}
     for cls in classes:
         c = cls()
         if names is not None and c.name not in names:
+            continue
+        if c.name in old_live:
+            old = old_by_name[c.name]
+            records.append({k: old[k] for k in ("name", "description", "status", "note",
+                                                "first_epoch_s", "final_loss", "final_acc")}
+                           | {"times_s": [], "note": "built and first trained in workload B"})
+            live[c.name] = old_live[c.name]
             continue
         rec = {"name": c.name, "description": c.description, "status": "ok", "note": "",
                "times_s": []}
@@ -201,13 +215,14 @@ def add_ratios(records: list[dict], pairs: Sequence[tuple[str, str]], key: str =
 
 
 def run_training(spec, classes: Sequence[type], args, epochs_per_round: int, probe, warnings,
-                 data: tuple | None = None) -> tuple[dict, dict]:
-    """One training workload: warm-up, ``args.rounds`` interleaved rounds, medians, guard."""
+                 reuse: tuple[list[dict], dict] | None = None) -> tuple[dict, dict]:
+    """One training workload: warm-up, ``args.rounds`` interleaved rounds, medians, guard.
+    ``reuse``: see :func:`prepare`."""
     from benchmarks.common import make_data
 
     log(f"\n== Workload {spec.key}: {spec.title}, {spec.samples} samples")
-    x, y = make_data(spec) if data is None else data
-    records, live = prepare(spec, x, y, classes, args.contenders, warnings)
+    x, y = make_data(spec)
+    records, live = prepare(spec, x, y, classes, args.contenders, warnings, reuse)
     run_rounds(records, live, args.rounds, epochs_per_round, warnings, f"workload {spec.key}",
                after_round=None if probe is None else probe.sample)
     summarize(spec, records, probe)
