@@ -10,12 +10,10 @@ reported apart.
 
 from __future__ import annotations
 
-import gc
 import statistics
-import time
 
 from benchmarks.tables import num, ratio, table
-from benchmarks.timing import failed, guard, log, rotated
+from benchmarks.timing import failed, guard, log, rotated, timed
 
 MEMBERS = 8
 
@@ -110,9 +108,7 @@ def run_one(spec, epochs: int, rounds: int, names, warnings: list, quick: bool =
         records.append(rec)
         try:
             r.setup(spec)
-            t0 = time.perf_counter()
-            r.run(x, y, spec.batch, epochs)
-            rec["first_call_s"] = time.perf_counter() - t0
+            rec["first_call_s"] = timed(lambda r=r: r.run(x, y, spec.batch, epochs))[1]
         except Skip as e:
             rec.update(status="skipped", note=str(e))
             continue
@@ -127,11 +123,9 @@ def run_one(spec, epochs: int, rounds: int, names, warnings: list, quick: bool =
             rec = by_name[name]
             if rec["status"] != "ok":
                 continue
-            gc.collect()
             try:
-                t0 = time.perf_counter()
-                last = live[name].run(x, y, spec.batch, epochs)
-                rec["times_s"].append(time.perf_counter() - t0)
+                last, dt = timed(lambda name=name: live[name].run(x, y, spec.batch, epochs))
+                rec["times_s"].append(dt)
             except Exception as e:  # noqa: BLE001
                 failed(rec, e, warnings, f"workload K/{spec.key} (timed)")
                 continue

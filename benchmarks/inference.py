@@ -9,14 +9,12 @@ batch_size=128 and at its default, 32.
 
 from __future__ import annotations
 
-import gc
 import statistics
-import time
 
 import numpy as np
 
 from benchmarks.tables import num, ratio, table
-from benchmarks.timing import check, failed, log, prepare, rotated
+from benchmarks.timing import check, failed, interleaved, log, prepare
 
 REFERENCES = (("keras3-fit (batch_size=128)", "keras"), ("jax-jit-full", "full"),
               ("jax-jit-full-transfer", "full_transfer"))
@@ -66,14 +64,10 @@ def run_inference(spec_a, live_a: dict | None, records_a: list[dict] | None, arg
                 warnings.append(f"workload C: {name}.predict returned shape {tuple(out.shape)}")
         except Exception as e:  # noqa: BLE001
             failed(by_name[name], e, warnings, "workload C")
-    order = [n for n in runs if by_name[n]["status"] == "ok"]
-    for rnd in range(args.rounds):
-        for name in rotated(order, rnd):
-            for kind, fn in zip(("evaluate", "predict"), runs[name], strict=True):
-                gc.collect()
-                t0 = time.perf_counter()
-                fn()
-                by_name[name][f"{kind}_times_s"].append(time.perf_counter() - t0)
+    calls = {(name, kind): fn for name in runs if by_name[name]["status"] == "ok"
+             for kind, fn in zip(("evaluate", "predict"), runs[name], strict=True)}
+    for (name, kind), times in interleaved(calls, args.rounds).items():
+        by_name[name][f"{kind}_times_s"] = times
     for rec in records:
         if rec["status"] != "ok":
             continue

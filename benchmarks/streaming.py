@@ -11,23 +11,12 @@ from __future__ import annotations
 
 import gc
 import statistics
-import time
 
 from benchmarks.tables import num, ratio, table
-from benchmarks.timing import log, rotated, run_training
+from benchmarks.timing import interleaved, log, run_training
 
 # The targets for fnnet-fit-list / fnnet-fit (median epochs), by workload.
 TARGETS = {"A": 1.1, "B": 1.5}
-
-
-def _median_time(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def breakdown(live: dict, spec, reps: int) -> dict:
@@ -48,20 +37,13 @@ def breakdown(live: dict, spec, reps: int) -> dict:
     def put_once():
         jax.block_until_ready(jax.device_put(batches))
 
-    out = {"batches": len(batches), "reps": reps, "iterate_s": _median_time(iterate, reps),
-           "device_put_each_s": _median_time(put_each, reps),
-           "device_put_once_s": _median_time(put_once, reps)}
-    calls = {"fit_list_call_s": lambda: listed.fit(batches, epochs=1, verbose=0),
+    calls = {"iterate_s": iterate, "device_put_each_s": put_each, "device_put_once_s": put_once,
+             "fit_list_call_s": lambda: listed.fit(batches, epochs=1, verbose=0),
              "fit_in_memory_call_s": lambda: in_memory.fit(x, y, batch_size=spec.batch,
                                                            epochs=1, verbose=0)}
-    times = {k: [] for k in calls}
-    for rnd in range(reps):  # alternated, so drift in the machine's load hits both alike
-        for key in rotated(list(calls), rnd):
-            gc.collect()
-            t0 = time.perf_counter()
-            calls[key]()
-            times[key].append(time.perf_counter() - t0)
-    out.update({k: statistics.median(v) for k, v in times.items()})
+    # Interleaved, so drift in the machine's load hits every step alike.
+    out = {"batches": len(batches), "reps": reps}
+    out.update({k: statistics.median(v) for k, v in interleaved(calls, reps).items()})
     out["per_batch_call_overhead_s"] = (
         (out["fit_list_call_s"] - out["fit_in_memory_call_s"]) / len(batches))
     return out

@@ -11,7 +11,8 @@ import math
 import statistics
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 
 def log(msg: str) -> None:
@@ -26,6 +27,25 @@ def rotated(order: list, rnd: int) -> list:
 
 def median_or_none(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``(fn(), seconds)``, timed after a ``gc.collect()`` so no earlier garbage is paid for."""
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def interleaved(calls: dict[Hashable, Callable[[], Any]], rounds: int
+                ) -> dict[Hashable, list[float]]:
+    """Times every call once per round, the order rotated each round (see :func:`rotated`);
+    returns each call's times."""
+    times: dict[Hashable, list[float]] = {key: [] for key in calls}
+    for rnd in range(rounds):
+        for key in rotated(list(calls), rnd):
+            times[key].append(timed(calls[key])[1])
+    return times
 
 
 class PeakProbe:
@@ -166,10 +186,7 @@ def prepare(spec, x, y, classes: Sequence[type], names: Sequence[str] | None,
 def timed_epoch(contender) -> tuple[float, float, float]:
     """One epoch: ``(loss, acc, seconds)``, the seconds from the contender when it times itself
     (the fit contenders time the epoch inside fit)."""
-    gc.collect()
-    t0 = time.perf_counter()
-    out = contender.epoch()
-    dt = time.perf_counter() - t0
+    out, dt = timed(contender.epoch)
     return out if len(out) == 3 else (*out, dt)
 
 
