@@ -47,7 +47,7 @@ from fnnet.models.compiling import (
 )
 from fnnet.models.programs import Programs
 from fnnet.saving import model_files
-from fnnet.training import TrainState, init_optimizer, make_predict_step
+from fnnet.training import TrainState, carried_key, init_optimizer, make_predict_step
 
 __all__ = ["Model"]
 
@@ -248,7 +248,8 @@ class Model(Layer):
         tx = None if self._compiled is None else self._compiled.tx
         step = jnp.zeros((), jnp.int32) if old is None else old.step
         opt_state = None if tx is None else init_optimizer(tx, params)
-        self._ts = self._placed(TrainState(params, states, opt_state, train_key, step, tx))
+        self._ts = self._placed(TrainState(params, states, opt_state, carried_key(train_key),
+                                           step, tx))
 
     # ----------------------------------------------------------------- the training state
     def _require_built(self, where: str) -> TrainState:
@@ -604,10 +605,29 @@ class Model(Layer):
         callbacks: Sequence[Callback] | None = None,
         return_dict: bool = False,
     ) -> float | list[float] | dict[str, float]:
-        """Returns the loss (and metrics) on ``x``/``y``, in batches of ``batch_size`` (32).
+        """Returns the loss (and metrics) on ``x``/``y`` (``training=False``).
 
         Returns the scalar loss when there are no metrics, else ``[loss, *metrics]``, or a
-        dict with ``return_dict=True``. One compiled call covers the whole dataset.
+        dict with ``return_dict=True``. One compiled call covers the whole dataset (a stream
+        of batches: one call per chunk of batches).
+
+        ``batch_size`` means something different from Keras's: at inference the results do
+        not depend on how rows are grouped (BatchNormalization uses its moving statistics,
+        Dropout is off), so fnnet chooses the rows per pass itself, as many as its working
+        memory budget for the backend allows (:func:`fnnet.loop.rows_per_pass`: a few hundred
+        rows on a CPU, where that is fastest, many thousands on an accelerator), and
+        ``batch_size`` only bounds it (to bound memory). None: fnnet's choice. The loss and
+        metrics equal Keras's batch-by-batch results up to float32 rounding (a matrix
+        product's kernel depends on the number of rows, which changes the last bits).
+
+        Example:
+            >>> import numpy as np
+            >>> from fnnet import layers, models
+            >>> model = models.Sequential([layers.Dense(1, input_shape=(3,))])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> x, y = np.zeros((10, 3), np.float32), np.ones((10, 1), np.float32)
+            >>> model.evaluate(x, y, verbose=0)  # the bias starts at 0
+            1.0
         """
         logs = fitting.evaluate(self, self._session("evaluate"), x=x, y=y,
                                 batch_size=batch_size, verbose=verbose,
@@ -623,7 +643,21 @@ class Model(Layer):
     ) -> np.ndarray:
         """Returns the model's outputs for ``x`` as numpy, in input order (``training=False``).
 
-        Works before ``compile``, as in Keras.
+        Works before ``compile``, as in Keras. ``x``: an array ``(samples, *input_shape)`` (a
+        list or dict of them for several inputs), on the host or already on the device, or a
+        stream of batches; the result has shape ``(samples, *output_shape)``.
+
+        ``batch_size`` bounds the rows per compiled pass rather than setting them: fnnet
+        passes as many rows as its working-memory budget allows (see :meth:`evaluate`), and
+        None leaves the choice to fnnet. Outputs do not depend on it beyond the last float32
+        bits.
+
+        Example:
+            >>> import numpy as np
+            >>> from fnnet import layers, models
+            >>> model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+            >>> model.predict(np.zeros((5, 3), np.float32), verbose=0).shape
+            (5, 2)
         """
         session = fitting.Session(self._predict_programs, self._prepare,
                                   self._prepare_inputs, None, lambda: self.output_shape)
