@@ -8,7 +8,6 @@ from typing import Any
 
 from fnnet import checkpoint
 from fnnet import optimizers as optimizers_lib
-from fnnet.core import Layer
 from fnnet.graph import InputLayer
 from fnnet.models.model import Model
 from fnnet.models.sequential import Sequential

@@ -25,7 +25,9 @@ Example:
     {'tensor': ['add', 0, 0]}
     >>> inputs, outputs = rebuild_graph([x.node.layer, shared, y.node.layer],
     ...                                 **json.loads(json.dumps(config)))
-    >>> GraphSpec(inputs, outputs).layers == GraphSpec(x, y).layers
+    >>> [layer.name for layer in GraphSpec(inputs, outputs).layers]
+    ['x', 'shared', 'add']
+    >>> GraphSpec(inputs, outputs).layers[1] is shared  # the same layer, called again
     True
 """
 

@@ -197,8 +197,9 @@ def save_weights(model: Any, path: str | os.PathLike) -> None:
 
 # --------------------------------------------------------------------------- reading
 def load_weights(model: Any, path: str | os.PathLike) -> None:
-    """Reads a Keras 3 weights file (``.weights.h5``, or a ``.keras`` archive's weights) into
-    ``model``, which must have the architecture the file was written from.
+    """Reads a Keras 3 weights file (``.weights.h5``) into ``model``, which must have the
+    architecture the file was written from (a ``.keras`` archive's weights: read them with
+    :func:`fnnet.saving.keras_archive.read` and :func:`load_weights_bytes`).
 
     Every layer's group must be there with as many variables as the layer has, each of the
     layer's shape; float weights are cast to the model's dtypes. Nothing is assigned unless
@@ -207,7 +208,7 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     Raises:
         ImportError: without h5py.
         FileNotFoundError: when ``path`` does not exist.
-        fnnet.checkpoint.CheckpointError: when the file is not a readable HDF5 file or archive.
+        fnnet.checkpoint.CheckpointError: when the file is not a readable HDF5 file.
         ValueError: for a missing group, a wrong number of variables, a shape or dtype
             mismatch, or weights of layers the model does not have; the message names the
             group.
@@ -216,13 +217,8 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_weights: no file at {path!r}. Check the path (Keras "
                                 f"weights files end in {SUFFIX!r}).")
-    if path.endswith(".keras"):
-        from fnnet.saving import keras_archive  # noqa: PLC0415 - reads the zip; no cycle
-
-        data = keras_archive.read(path).weights
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
+    with open(path, "rb") as f:
+        data = f.read()
     load_weights_bytes(model, data, repr(path))
 
 

@@ -23,7 +23,7 @@ import os
 from typing import Any
 
 from fnnet import checkpoint
-from fnnet.saving import keras_weights
+from fnnet.saving import keras_archive, keras_weights
 from fnnet.saving.architecture import serialize_layer
 
 __all__ = [
@@ -168,7 +168,11 @@ def load_weights(model, path: str | os.PathLike) -> None:
     key path, and the model is left as it was. A ``.weights.h5`` file (or a ``.keras``
     archive) is read as Keras 3 writes it, see :mod:`fnnet.saving.keras_weights`.
     """
-    keras_path = _keras_file("load_weights", path, (".keras",))
+    keras_path = _keras_file("load_weights", path, (keras_archive.SUFFIX,))
+    if keras_path is not None and keras_path.endswith(keras_archive.SUFFIX):
+        keras_weights.load_weights_bytes(model, keras_archive.read(keras_path).weights,
+                                         f"{keras_path!r} (model.weights.h5)")
+        return
     if keras_path is not None:
         keras_weights.load_weights(model, keras_path)
         return
