@@ -464,6 +464,11 @@ def test_path_errors(tmp_path, target):
                                          r"'w\.npz'\. Use e\.g\. 'w\.safetensors'"):
         model.load_weights("w.npz")
     with pytest.raises(ValueError, match=r"save: .*must end in '\.safetensors'"):
+        model.save(str(tmp_path / "m.h5"))
+    with pytest.raises(ValueError, match=r"save: fnnet does not write Keras's '\.keras' archives "
+                                         r"\(got '.*m\.keras'\)\. Save the whole model as "
+                                         r"'.*m\.safetensors', or its weights for Keras with "
+                                         r"model\.save_weights\('\.\.\.\.weights\.h5'\)"):
         model.save(str(tmp_path / "m.keras"))
     with pytest.raises(FileNotFoundError, match=r"no checkpoint at .*nope\.safetensors"):
         model.load_weights(str(tmp_path / "nope.safetensors"))

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from fnnet.checkpoint import CheckpointError
 from fnnet.saving.keras_config import translate_model
 
-__all__ = ["SUFFIX", "KerasArchive", "read", "translate_compile_config"]
+__all__ = ["SUFFIX", "KerasArchive", "read", "read_weights", "translate_compile_config"]
 
 SUFFIX = ".keras"
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -78,6 +78,35 @@ def _member(archive: zipfile.ZipFile, name: str, path: str, limit: int | None) -
                               ) from e
 
 
+def _members(path: str, names: tuple) -> list[bytes]:
+    """The bytes of ``names`` in the archive at ``path`` (``metadata.json`` may be missing)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no file at {path!r}. Check the path (Keras 3 archives end in "
+                                f"{SUFFIX!r}).")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            present = set(archive.namelist())
+            return [b"{}" if name == _METADATA and name not in present else _member(
+                archive, name, path, None if name == _WEIGHTS else _MAX_CONFIG_BYTES)
+                for name in names]
+    except zipfile.BadZipFile as e:
+        raise CheckpointError(f"cannot load {path!r}: it is not a zip archive ({e}), so not a "
+                              f"Keras .keras file; it is truncated or of another format.") from e
+
+
+def read_weights(path: str | os.PathLike) -> bytes:
+    """The bytes of a ``.keras`` archive's ``model.weights.h5``, without reading its config
+    (for ``model.load_weights("m.keras")``; see :func:`fnnet.saving.keras_weights.load_weights_bytes`).
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        fnnet.checkpoint.CheckpointError: for a file that is not an intact zip holding
+            ``model.weights.h5``.
+    """
+    (weights,) = _members(os.fspath(path), (_WEIGHTS,))
+    return weights
+
+
 def read(path: str | os.PathLike) -> KerasArchive:
     """Reads a ``.keras`` archive: its architecture and compile configuration translated to
     fnnet's, and its weights file's bytes.
@@ -90,18 +119,7 @@ def read(path: str | os.PathLike) -> KerasArchive:
             class, a subclassed model, an unsupported argument), naming the layer.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_model: no file at {path!r}. Check the path.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config_bytes = _member(archive, _CONFIG, path, _MAX_CONFIG_BYTES)
-            weights = _member(archive, _WEIGHTS, path, None)
-            names = archive.namelist()
-            meta_bytes = (_member(archive, _METADATA, path, _MAX_CONFIG_BYTES)
-                          if _METADATA in names else b"{}")
-    except zipfile.BadZipFile as e:
-        raise CheckpointError(f"cannot load {path!r}: it is not a zip archive ({e}), so not a "
-                              f"Keras .keras file; it is truncated or of another format.") from e
+    config_bytes, weights, meta_bytes = _members(path, (_CONFIG, _WEIGHTS, _METADATA))
     try:
         config = json.loads(config_bytes.decode("utf-8"))
         metadata = json.loads(meta_bytes.decode("utf-8"))

@@ -170,7 +170,7 @@ def load_weights(model, path: str | os.PathLike) -> None:
     """
     keras_path = _keras_file("load_weights", path, (keras_archive.SUFFIX,))
     if keras_path is not None and keras_path.endswith(keras_archive.SUFFIX):
-        keras_weights.load_weights_bytes(model, keras_archive.read(keras_path).weights,
+        keras_weights.load_weights_bytes(model, keras_archive.read_weights(keras_path),
                                          f"{keras_path!r} (model.weights.h5)")
         return
     if keras_path is not None:
@@ -218,6 +218,13 @@ def save_model(model, path: str | os.PathLike, extra: dict | None = None) -> Non
 
     ``extra``: JSON-able metadata stored alongside (``load_train_state`` returns it).
     """
+    if isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(keras_archive.SUFFIX):
+        raise ValueError(
+            f"save: fnnet does not write Keras's {keras_archive.SUFFIX!r} archives (got "
+            f"{os.fspath(path)!r}). Save the whole model as "
+            f"{os.fspath(path)[:-len(keras_archive.SUFFIX)] + checkpoint.SUFFIX!r}, or its "
+            f"weights for Keras with model.save_weights('...{keras_weights.SUFFIX}'), which "
+            f"keras_model.load_weights reads.")
     path = check_path("save", path)
     _require_built(model, "save")
     compile_config = model.get_compile_config()
