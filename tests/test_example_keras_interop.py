@@ -9,6 +9,8 @@ from test_examples import load_example
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
+
 
 def test_keras_trained_model_loads_with_equal_predictions_and_fine_tunes(tmp_path):
     pytest.importorskip("keras")

@@ -94,7 +94,7 @@ def _check_kinds(spec: Any, known: set, path: str, label: str, builtins: list) -
             _check_kinds(value, known, path, f"{label} > {key}", builtins)
 
 
-def build_model(arch: dict, custom_objects: dict | None, path: str) -> Model:
+def _build_model(arch: dict, custom_objects: dict | None, path: str) -> Model:
     """The model an architecture describes (what ``model_architecture`` writes), built.
 
     ``custom_objects``: ``{class_name: constructor}`` for layer kinds that are not built in.
@@ -194,7 +194,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None,
         raise checkpoint.CheckpointError(
             f"load_model: {path!r} has no valid model architecture and compile configuration "
             f"in its header (it was not written by model.save).")
-    model = build_model(arch, custom, path)
+    model = _build_model(arch, custom, path)
     if compile and cfg is not None:
         model.compile(**_compile_args(cfg, custom, path))
         model_files.restore_train_state(model, arrays, path)
@@ -205,8 +205,15 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None,
 
 def _load_keras(path: str, custom_objects: dict | None, compile: bool) -> Model:
     archive = keras_archive.read(path)
-    model = build_model(archive.architecture, custom_objects, path)
+    model = _build_model(archive.architecture, custom_objects, path)
     keras_weights.load_weights_bytes(model, archive.weights, f"{path!r} (model.weights.h5)")
     if compile and archive.compile_config is not None:
-        model.compile(**_compile_args(archive.compile_config, dict(custom_objects or {}), path))
+        try:
+            model.compile(**_compile_args(archive.compile_config, dict(custom_objects or {}),
+                                          path))
+        except (ValueError, TypeError) as e:
+            raise type(e)(
+                f"load_model: {path!r} loaded, but its Keras compile_config does not compile in "
+                f"fnnet: {e} Load it with models.load_model(path, compile=False) and call "
+                f"model.compile(...) with fnnet's optimizer, loss and metrics.") from None
     return model
