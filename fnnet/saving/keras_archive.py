@@ -117,6 +117,25 @@ def read(path: str | os.PathLike) -> KerasArchive:
             ``config.json`` (valid JSON) and ``model.weights.h5``.
         ValueError: for an architecture fnnet cannot build (a Lambda layer, an unknown layer
             class, a subclassed model, an unsupported argument), naming the layer.
+
+    Example (an archive put together by hand; Keras's ``model.save`` writes the same members):
+        >>> import json, os, tempfile, zipfile
+        >>> from fnnet import layers, models
+        >>> folder = tempfile.mkdtemp()
+        >>> weights = os.path.join(folder, "w.weights.h5")
+        >>> models.Sequential([layers.Dense(2, input_shape=(3,))]).save_weights(weights)
+        >>> config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        ...     {"class_name": "InputLayer", "config": {"batch_shape": [None, 3]}},
+        ...     {"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}}
+        >>> path = os.path.join(folder, "m.keras")
+        >>> with zipfile.ZipFile(path, "w") as z:
+        ...     z.writestr("config.json", json.dumps(config))
+        ...     z.write(weights, "model.weights.h5")
+        >>> archive = read(path)
+        >>> archive.architecture["input_shape"], archive.compile_config
+        ([3], None)
+        >>> models.load_model(path).output_shape  # what load_model builds from it
+        (None, 2)
     """
     path = os.fspath(path)
     config_bytes, weights, meta_bytes = _members(path, (_CONFIG, _WEIGHTS, _METADATA))

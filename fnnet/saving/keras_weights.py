@@ -178,6 +178,17 @@ def save_weights(model: Any, path: str | os.PathLike) -> None:
         ImportError: without h5py.
         ValueError: for an unbuilt model, or a layer that has no Keras class (a fnnet
             combinator such as ``serial``).
+
+    Example:
+        >>> import os, tempfile, numpy as np
+        >>> from fnnet import layers, models
+        >>> model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.h5")
+        >>> save_weights(model, path)  # what model.save_weights(path) does for this suffix
+        >>> twin = models.Sequential([layers.Dense(2, input_shape=(3,))])
+        >>> load_weights(twin, path)
+        >>> all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), model.get_weights()))
+        True
     """
     h5py = _h5py()
     path = os.fspath(path)
