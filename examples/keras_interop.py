@@ -110,8 +110,9 @@ def main(argv=None) -> dict:
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                         verbose=0).history
     loss, acc = (float(v) for v in model.evaluate(x_test, y_test, verbose=0))
-    print(f"fnnet: fine-tuned {args.epochs} epoch(s): train loss "
-          f"{history['loss'][0]:.4f} -> {history['loss'][-1]:.4f}, test accuracy {acc:.4f}")
+    print(f"fnnet: fine-tuned {args.epochs} epoch(s): train loss per epoch "
+          f"{[round(v, 4) for v in history['loss']]}, test accuracy {acc:.4f} (Keras's "
+          f"{keras_acc:.4f})")
 
     weights = os.path.join(folder, "fine_tuned.weights.h5")
     model.save_weights(weights)
