@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,7 +47,7 @@ from fnnet.models.compiling import (
     frozen_for_training,
 )
 from fnnet.models.programs import Programs
-from fnnet.saving import model_files
+from fnnet.saving import graphs, model_files
 from fnnet.training import TrainState, carried_key, init_optimizer, make_predict_step
 
 __all__ = ["Model"]
@@ -117,7 +118,9 @@ class Model(Layer):
     # ----------------------------------------------------------------- structure
     @property
     def layers(self) -> list[Layer]:
-        """The layers, input layers first, in the order the graph uses them."""
+        """The layers, input layers included, in Keras's order (deepest first; see
+        :class:`fnnet.graph.GraphSpec`): the order of ``params``, ``get_weights`` and Keras's
+        weight files."""
         return list(self._graph.layers) if self._graph is not None else []
 
     @property
@@ -154,7 +157,13 @@ class Model(Layer):
 
     @property
     def config(self) -> dict:
-        return {"name": self.name, "layers": self._param_layers()}
+        """The model's architecture: its name, its layers and (functional) their connections,
+        as :func:`fnnet.saving.graphs.graph_config` records them; JSON with the layers
+        serialized, see :func:`fnnet.saving.serialize_layer`."""
+        config = {"name": self.name, "layers": self._param_layers()}
+        if self._graph is not None:
+            config.update(graphs.graph_config(self._graph))
+        return config
 
     def _param_layers(self) -> list[Layer]:
         """The layers aligned with ``params``/``state`` (one entry each)."""
@@ -240,10 +249,20 @@ class Model(Layer):
 
     def _set_built(self, params, states, train_key, old) -> None:
         params, states = list(params), list(states)
+        shapes = functools.partial(jax.tree.map, jnp.shape)
+        kept = set()
         if old is not None:  # keep weights of layers that were built before
             for i in range(min(len(old.params), len(params))):
-                if jax.tree.map(jnp.shape, old.params[i]) == jax.tree.map(jnp.shape, params[i]):
+                if shapes(old.params[i]) == shapes(params[i]):
                     params[i], states[i] = old.params[i], old.state[i]
+                    kept.add(i)
+        # A built model used as a layer brings its weights, as in Keras (a pretrained base);
+        # from here on the two hold separate copies.
+        for i, layer in enumerate(self._param_layers()):
+            if i not in kept and isinstance(layer, Model) and layer.built and (
+                    shapes((layer.params, layer.state)) == shapes((params[i], states[i]))):
+                # Copies: fit donates the outer model's buffers.
+                params[i], states[i] = jax.tree.map(jnp.copy, (layer.params, layer.state))
         params, states = tuple(params), tuple(states)
         tx = None if self._compiled is None else self._compiled.tx
         step = jnp.zeros((), jnp.int32) if old is None else old.step
@@ -367,11 +386,13 @@ class Model(Layer):
 
     # ----------------------------------------------------------------- saving
     def save_weights(self, filepath: str) -> None:
-        """Saves weights and state to a ``.safetensors`` file, atomically; see :mod:`fnnet.saving`."""
+        """Saves weights and state atomically: to a ``.safetensors`` file, or to a Keras 3
+        ``.weights.h5`` file that Keras loads; see :mod:`fnnet.saving`."""
         model_files.save_weights(self, filepath)
 
     def load_weights(self, filepath: str) -> None:
-        """Loads weights saved by :meth:`save_weights` or :meth:`save`; verified, all or nothing."""
+        """Loads weights saved by :meth:`save_weights` or :meth:`save`, or a Keras 3
+        ``.weights.h5`` (or ``.keras``) file; verified, all or nothing."""
         model_files.load_weights(self, filepath)
 
     def save(self, filepath: str) -> None:
