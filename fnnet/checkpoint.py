@@ -61,6 +61,7 @@ __all__ = [
     "load",
     "save_tree",
     "load_tree",
+    "write_atomic",
 ]
 
 FORMAT = "fnnet-checkpoint"
@@ -444,6 +445,21 @@ def save(
         multihost_utils.sync_global_devices(f"fnnet checkpoint {os.path.basename(path)}")
         return
     _write(path, data)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Writes the bytes ``data`` to ``path`` as :func:`save` writes checkpoints: a temporary
+    file in the same folder, flushed, ``fsync``-ed and renamed onto ``path``, so a failure
+    leaves the previous file untouched (for files of other formats, e.g. Keras's ``.h5``).
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> write_atomic(path, b"hello")
+        >>> open(path, "rb").read()
+        b'hello'
+    """
+    _write(os.fspath(path), bytes(data))
 
 
 def _write(path: str, data: bytes) -> None:

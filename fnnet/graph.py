@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from fnnet.core import Layer, call, init_layer, snake_case, split_rng
 
@@ -155,8 +156,9 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
     return tensor
 
 
-def _shape_only_init(layer: Layer, input_shape: Any) -> Any:
-    """``layer``'s output shape for ``input_shape``, without creating any params."""
+def _shape_only_init(layer: Layer, input_shape: Any, with_params: bool = False) -> Any:
+    """``layer``'s output shape for ``input_shape``, without creating any params (and, with
+    ``with_params``, the shapes its params and state would have)."""
     box = {}
 
     def run(key):
@@ -164,8 +166,8 @@ def _shape_only_init(layer: Layer, input_shape: Any) -> Any:
         box["out"] = out
         return params, state
 
-    jax.eval_shape(run, jax.random.key(0))
-    return box["out"]
+    shapes = jax.eval_shape(run, jax.random.key(0))
+    return (box["out"], shapes) if with_params else box["out"]
 
 
 def _call_symbolic(layer: Layer, inputs: Any) -> Any:
@@ -197,7 +199,9 @@ class GraphSpec:
         inputs: the input tensors, flattened, in order; ``input_structure`` their structure.
         outputs: the output tensors, flattened; ``output_structure`` their structure.
         nodes: every node that contributes to the outputs, inputs before uses.
-        layers: the distinct layers (input layers first), in order of first use, named uniquely.
+        layers: the distinct layers, named uniquely, in Keras's order (``keras.Model.layers``):
+            deepest first (the longest path to an output), ties in order of first reach from the
+            outputs; so ``get_weights`` lists and Keras weight files line up with Keras's.
     """
 
     def __init__(self, inputs: Any, outputs: Any):
@@ -210,7 +214,7 @@ class GraphSpec:
                 raise ValueError(f"Model(inputs=...): {t!r} is not a model input; pass the "
                                  f"tensors fnnet.Input(...) returned.")
         self.nodes = self._order()
-        self.layers = self._name_layers()
+        self.layers = self._keras_order(self._name_layers())
 
     def _order(self) -> list[Node]:
         order: list[Node] = []
@@ -274,6 +278,40 @@ class GraphSpec:
             node.layer = renamed
             ordered.append(renamed)
         return ordered
+
+    def _keras_order(self, named: list[Layer]) -> list[Layer]:
+        # Keras's map_graph, step for step: a depth-first walk from the outputs numbers the
+        # layers as first reached; a node's depth is the longest path to an output (a shared
+        # layer takes its deepest node's); layers sort by depth, deepest first, then number.
+        finished: set[int] = set()
+        post: list[Node] = []
+        first_seen: dict[int, int] = {}
+
+        def visit(tensor):
+            node = tensor.node
+            if id(node) in finished:
+                return
+            first_seen.setdefault(id(node.layer), len(first_seen))
+            if node.layer.kind != "InputLayer":
+                for t in jax.tree.leaves(node.inputs, is_leaf=_is_symbolic):
+                    visit(t)
+            finished.add(id(node))
+            post.append(node)
+
+        for t in self.outputs:
+            visit(t)
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for node in reversed(post):
+            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+            if node.layer.kind != "InputLayer":
+                for t in jax.tree.leaves(node.inputs, is_leaf=_is_symbolic):
+                    node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+        for t in self.inputs:  # an unused input: depth 0, before the other layers there
+            if id(t.node.layer) not in layer_depth:
+                layer_depth[id(t.node.layer)], first_seen[id(t.node.layer)] = 0, -1
+        return sorted(named, key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
     def layer_index(self, layer: Layer) -> int:
         for i, candidate in enumerate(self.layers):
@@ -345,8 +383,15 @@ def graph_layer(inputs: Any, outputs: Any, name: str | None = None,
                 out, params[li], states[li] = init_layer(layers[li], keys[li], in_shape,
                                                          f"layer {node.layer.name!r}")
                 built[li] = True
-            else:
-                out = _shape_only_init(layers[li], in_shape)
+            else:  # a shared layer: its weights must fit this call's inputs too
+                out, shapes = _shape_only_init(layers[li], in_shape, with_params=True)
+                if jax.tree.map(jnp.shape, shapes) != jax.tree.map(jnp.shape, (
+                        params[li], states[li])):
+                    raise ValueError(
+                        f"Model: the shared layer {node.layer.name!r} is called on inputs of "
+                        f"shape {in_shape}, which need weights of other shapes than its first "
+                        f"call's; a layer called twice uses one set of weights, so every call "
+                        f"needs inputs of the same feature sizes. Use two layers instead.")
             for t, s in zip(jax.tree.leaves(node.outputs, is_leaf=_is_symbolic),
                             jax.tree.leaves(out, is_leaf=is_shape), strict=True):
                 env[id(t)] = s

@@ -190,6 +190,11 @@ def bytes_per_row(fn: Callable, x: Any) -> int:
 
     ``fn`` is traced (not run, not compiled) at one row and at two rows of ``x``'s arrays;
     the difference is what grows with the batch, whatever the network.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bytes_per_row(lambda x: jnp.tanh(x @ jnp.ones((4, 8))), jnp.ones((100, 4)))
+        64
     """
     def at(rows):
         spec = jax.tree.map(
@@ -232,6 +237,11 @@ def rows_per_pass(fn: Callable, params: Any, state: Any, x: Any, *,
 
 
 def split_rows(n: int, bytes_per_row: int, budget_bytes: int, at_least: int = 32) -> int:
-    """Rows per pass for ``n`` rows: as few passes as keep each within the budget, even."""
+    """Rows per pass for ``n`` rows: as few passes as keep each within the budget, even.
+
+    Example:
+        >>> split_rows(1000, bytes_per_row=4096, budget_bytes=1 << 20)  # 4 passes of 250
+        250
+    """
     passes = -(-n * bytes_per_row // budget_bytes)
     return min(n, max(-(-n // max(passes, 1)), at_least))

@@ -461,9 +461,14 @@ def test_weights_of_another_architecture_change_nothing(saved, target):
 def test_path_errors(tmp_path, target):
     model, before = target
     with pytest.raises(ValueError, match=r"load_weights: .*must end in '\.safetensors'; got "
-                                         r"'w\.h5'\. Use e\.g\. 'w\.safetensors'"):
-        model.load_weights("w.h5")
+                                         r"'w\.npz'\. Use e\.g\. 'w\.safetensors'"):
+        model.load_weights("w.npz")
     with pytest.raises(ValueError, match=r"save: .*must end in '\.safetensors'"):
+        model.save(str(tmp_path / "m.h5"))
+    with pytest.raises(ValueError, match=r"save: fnnet does not write Keras's '\.keras' archives "
+                                         r"\(got '.*m\.keras'\)\. Save the whole model as "
+                                         r"'.*m\.safetensors', or its weights for Keras with "
+                                         r"model\.save_weights\('\.\.\.\.weights\.h5'\)"):
         model.save(str(tmp_path / "m.keras"))
     with pytest.raises(FileNotFoundError, match=r"no checkpoint at .*nope\.safetensors"):
         model.load_weights(str(tmp_path / "nope.safetensors"))

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,8 +47,8 @@ from fnnet.models.compiling import (
     frozen_for_training,
 )
 from fnnet.models.programs import Programs
-from fnnet.saving import model_files
-from fnnet.training import TrainState, init_optimizer, make_predict_step
+from fnnet.saving import graphs, model_files
+from fnnet.training import TrainState, carried_key, init_optimizer, make_predict_step
 
 __all__ = ["Model"]
 
@@ -117,7 +118,9 @@ class Model(Layer):
     # ----------------------------------------------------------------- structure
     @property
     def layers(self) -> list[Layer]:
-        """The layers, input layers first, in the order the graph uses them."""
+        """The layers, input layers included, in Keras's order (deepest first; see
+        :class:`fnnet.graph.GraphSpec`): the order of ``params``, ``get_weights`` and Keras's
+        weight files."""
         return list(self._graph.layers) if self._graph is not None else []
 
     @property
@@ -154,7 +157,13 @@ class Model(Layer):
 
     @property
     def config(self) -> dict:
-        return {"name": self.name, "layers": self._param_layers()}
+        """The model's architecture: its name, its layers and (functional) their connections,
+        as :func:`fnnet.saving.graphs.graph_config` records them; JSON with the layers
+        serialized, see :func:`fnnet.saving.serialize_layer`."""
+        config = {"name": self.name, "layers": self._param_layers()}
+        if self._graph is not None:
+            config.update(graphs.graph_config(self._graph))
+        return config
 
     def _param_layers(self) -> list[Layer]:
         """The layers aligned with ``params``/``state`` (one entry each)."""
@@ -240,15 +249,26 @@ class Model(Layer):
 
     def _set_built(self, params, states, train_key, old) -> None:
         params, states = list(params), list(states)
+        shapes = functools.partial(jax.tree.map, jnp.shape)
+        kept = set()
         if old is not None:  # keep weights of layers that were built before
             for i in range(min(len(old.params), len(params))):
-                if jax.tree.map(jnp.shape, old.params[i]) == jax.tree.map(jnp.shape, params[i]):
+                if shapes(old.params[i]) == shapes(params[i]):
                     params[i], states[i] = old.params[i], old.state[i]
+                    kept.add(i)
+        # A built model used as a layer brings its weights, as in Keras (a pretrained base);
+        # from here on the two hold separate copies.
+        for i, layer in enumerate(self._param_layers()):
+            if i not in kept and isinstance(layer, Model) and layer.built and (
+                    shapes((layer.params, layer.state)) == shapes((params[i], states[i]))):
+                # Copies: fit donates the outer model's buffers.
+                params[i], states[i] = jax.tree.map(jnp.copy, (layer.params, layer.state))
         params, states = tuple(params), tuple(states)
         tx = None if self._compiled is None else self._compiled.tx
         step = jnp.zeros((), jnp.int32) if old is None else old.step
         opt_state = None if tx is None else init_optimizer(tx, params)
-        self._ts = self._placed(TrainState(params, states, opt_state, train_key, step, tx))
+        self._ts = self._placed(TrainState(params, states, opt_state, carried_key(train_key),
+                                           step, tx))
 
     # ----------------------------------------------------------------- the training state
     def _require_built(self, where: str) -> TrainState:
@@ -366,11 +386,13 @@ class Model(Layer):
 
     # ----------------------------------------------------------------- saving
     def save_weights(self, filepath: str) -> None:
-        """Saves weights and state to a ``.safetensors`` file, atomically; see :mod:`fnnet.saving`."""
+        """Saves weights and state atomically: to a ``.safetensors`` file, or to a Keras 3
+        ``.weights.h5`` file that Keras loads; see :mod:`fnnet.saving`."""
         model_files.save_weights(self, filepath)
 
     def load_weights(self, filepath: str) -> None:
-        """Loads weights saved by :meth:`save_weights` or :meth:`save`; verified, all or nothing."""
+        """Loads weights saved by :meth:`save_weights` or :meth:`save`, or a Keras 3
+        ``.weights.h5`` (or ``.keras``) file; verified, all or nothing."""
         model_files.load_weights(self, filepath)
 
     def save(self, filepath: str) -> None:
@@ -604,10 +626,29 @@ class Model(Layer):
         callbacks: Sequence[Callback] | None = None,
         return_dict: bool = False,
     ) -> float | list[float] | dict[str, float]:
-        """Returns the loss (and metrics) on ``x``/``y``, in batches of ``batch_size`` (32).
+        """Returns the loss (and metrics) on ``x``/``y`` (``training=False``).
 
         Returns the scalar loss when there are no metrics, else ``[loss, *metrics]``, or a
-        dict with ``return_dict=True``. One compiled call covers the whole dataset.
+        dict with ``return_dict=True``. One compiled call covers the whole dataset (a stream
+        of batches: one call per chunk of batches).
+
+        ``batch_size`` means something different from Keras's: at inference the results do
+        not depend on how rows are grouped (BatchNormalization uses its moving statistics,
+        Dropout is off), so fnnet chooses the rows per pass itself, as many as its working
+        memory budget for the backend allows (:func:`fnnet.loop.rows_per_pass`: a few hundred
+        rows on a CPU, where that is fastest, many thousands on an accelerator), and
+        ``batch_size`` only bounds it (to bound memory). None: fnnet's choice. The loss and
+        metrics equal Keras's batch-by-batch results up to float32 rounding (a matrix
+        product's kernel depends on the number of rows, which changes the last bits).
+
+        Example:
+            >>> import numpy as np
+            >>> from fnnet import layers, models
+            >>> model = models.Sequential([layers.Dense(1, input_shape=(3,))])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> x, y = np.zeros((10, 3), np.float32), np.ones((10, 1), np.float32)
+            >>> model.evaluate(x, y, verbose=0)  # the bias starts at 0
+            1.0
         """
         logs = fitting.evaluate(self, self._session("evaluate"), x=x, y=y,
                                 batch_size=batch_size, verbose=verbose,
@@ -623,7 +664,21 @@ class Model(Layer):
     ) -> np.ndarray:
         """Returns the model's outputs for ``x`` as numpy, in input order (``training=False``).
 
-        Works before ``compile``, as in Keras.
+        Works before ``compile``, as in Keras. ``x``: an array ``(samples, *input_shape)`` (a
+        list or dict of them for several inputs), on the host or already on the device, or a
+        stream of batches; the result has shape ``(samples, *output_shape)``.
+
+        ``batch_size`` bounds the rows per compiled pass rather than setting them: fnnet
+        passes as many rows as its working-memory budget allows (see :meth:`evaluate`), and
+        None leaves the choice to fnnet. Outputs do not depend on it beyond the last float32
+        bits.
+
+        Example:
+            >>> import numpy as np
+            >>> from fnnet import layers, models
+            >>> model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+            >>> model.predict(np.zeros((5, 3), np.float32), verbose=0).shape
+            (5, 2)
         """
         session = fitting.Session(self._predict_programs, self._prepare,
                                   self._prepare_inputs, None, lambda: self.output_shape)

@@ -13,7 +13,7 @@ import jax
 
 from fnnet import utils
 from fnnet.core import Layer, as_layer, init_layer, snake_case
-from fnnet.graph import SymbolicTensor
+from fnnet.graph import SymbolicTensor, is_shape
 from fnnet.models import summary
 from fnnet.models.compiling import training_forward
 from fnnet.models.model import Model
@@ -21,6 +21,15 @@ from fnnet.models.programs import Programs
 from fnnet.training import make_predict_step
 
 __all__ = ["Sequential"]
+
+
+def _declared_input(layer: Layer) -> tuple | None:
+    """The per-example input shape ``layer`` declares; a model's ``input_shape`` has the
+    batch dim (as Keras's), a layer's does not."""
+    if isinstance(layer, Model):
+        shape = layer.input_shape
+        return tuple(shape[1:]) if shape is not None and is_shape(shape) else None
+    return None if layer.input_shape is None else tuple(layer.input_shape)
 
 
 class Sequential(Model):
@@ -141,8 +150,9 @@ class Sequential(Model):
                 f"Sequential.add: a layer named {name!r} already exists in {self.name!r}; layer "
                 f"names must be unique. Pass another name=."
             )
-        if not self.layers and self._declared_input is None and layer.input_shape is not None:
-            self._declared_input = tuple(layer.input_shape)
+        declared = _declared_input(layer)
+        if not self.layers and self._declared_input is None and declared is not None:
+            self._declared_input = declared
         self._layers.append(layer)
         self._invalidate()
         self._maybe_build()

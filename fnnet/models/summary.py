@@ -73,7 +73,7 @@ def graph_rows(graph) -> list[tuple[str, str, str]]:
             continue
         seen[id(layer)] = len(rows)
         rows.append((f"{layer.name} ({layer.kind})", shape, links))
-    return rows
+    return [rows[seen[id(layer)]] for layer in graph.layers]  # the order of the params
 
 
 def summary(name: str, layers: Sequence, rows: Sequence, params: Sequence, state: Sequence,

@@ -236,9 +236,10 @@ def _deserialize(d: Any, where: str, custom: Mapping) -> Layer:
     trainable = d.get("trainable", True)
     if not isinstance(trainable, bool):
         raise ValueError(f"deserialize_layer: {where} has trainable={trainable!r}; expected a bool.")
-    if name is not None:
+    if name is not None and layer.name != name:
         layer = layer.named(name)
-    layer.trainable = trainable
+    if layer.trainable != trainable:  # a model's flag sets its layers' flags: only on change
+        layer.trainable = trainable
     return layer
 
 

@@ -1,6 +1,7 @@
 """Model files: weights, whole models and training states, pickle-free, atomic and verified.
 
-Two file kinds, both single ``.safetensors`` files (see :mod:`fnnet.checkpoint`):
+Two file kinds, both single ``.safetensors`` files (see :mod:`fnnet.checkpoint`); weights also
+go to and come from Keras 3's ``.weights.h5`` files (:mod:`fnnet.saving.keras_weights`):
 
 * ``model.save_weights(path)`` / ``model.load_weights(path)``: the weights and non-trainable
   state, keyed by layer path (``"dense/kernel"``, ``"batch_normalization/moving_mean"``).
@@ -22,6 +23,7 @@ import os
 from typing import Any
 
 from fnnet import checkpoint
+from fnnet.saving import keras_archive, keras_weights
 from fnnet.saving.architecture import serialize_layer
 
 __all__ = [
@@ -68,17 +70,44 @@ def _require_built(model, where: str) -> None:
         )
 
 
+def _sublayers(layer: Any, params: Any) -> list | None:
+    """A nested model's layers (aligned with its params tuple), or None for a plain layer."""
+    children = getattr(layer, "layers", None)
+    if isinstance(children, list) and isinstance(params, tuple) and len(children) == len(params):
+        return children
+    return None
+
+
+def _layer_entry(layer: Any, params: Any, state: Any) -> Any:
+    """One layer's arrays; a nested model's keyed by its layers' names, recursively."""
+    children = _sublayers(layer, params)
+    if children is None:
+        return _entry(params, state)
+    return {child.name: _layer_entry(child, p, s)
+            for child, p, s in zip(children, params, state, strict=True)}
+
+
+def _layer_split(layer: Any, entry: Any, params: Any, state: Any) -> tuple[Any, Any]:
+    """Inverse of :func:`_layer_entry`."""
+    children = _sublayers(layer, params)
+    if children is None:
+        return _split(entry, params, state)
+    pairs = [_layer_split(child, entry[child.name], p, s)
+             for child, p, s in zip(children, params, state, strict=True)]
+    return tuple(p for p, _ in pairs), tuple(s for _, s in pairs)
+
+
 def _weights_tree(model, params=None, state=None) -> dict:
     ts = model.train_state
     params = ts.params if params is None else params
     state = ts.state if state is None else state
-    return {layer.name: _entry(p, s)
+    return {layer.name: _layer_entry(layer, p, s)
             for layer, p, s in zip(model.layers, params, state, strict=True)}
 
 
 def _unweights(model, tree: dict) -> tuple[tuple, tuple]:
     ts = model.train_state
-    pairs = [_split(tree[layer.name], p, s)
+    pairs = [_layer_split(layer, tree[layer.name], p, s)
              for layer, p, s in zip(model.layers, ts.params, ts.state, strict=True)]
     return tuple(p for p, _ in pairs), tuple(s for _, s in pairs)
 
@@ -98,8 +127,33 @@ def check_path(where: str, path: Any, argument: str = "path", example: str | Non
     return path
 
 
+def _keras_file(where: str, path: Any, suffixes: tuple) -> str | None:
+    """``path`` when it names a Keras file (``.weights.h5``, or one of ``suffixes``), else None."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    path = os.fspath(path)
+    if path.endswith((keras_weights.SUFFIX, *suffixes)):
+        return path
+    if path.endswith(".h5"):
+        raise ValueError(
+            f"{where}: {path!r} ends in '.h5' but not in {keras_weights.SUFFIX!r}: fnnet reads "
+            f"and writes Keras 3's weights files, which end in {keras_weights.SUFFIX!r}, not "
+            f"Keras 2's legacy .h5 files. Use e.g. "
+            f"{path[:-len('.h5')] + keras_weights.SUFFIX!r} (in Keras 3, load a legacy file and "
+            f"save it again with model.save_weights('m.weights.h5')).")
+    return None
+
+
 def save_weights(model, path: str | os.PathLike) -> None:
-    """Writes ``model``'s weights and state to ``path`` (a ``.safetensors`` file), atomically."""
+    """Writes ``model``'s weights and state to ``path``, atomically.
+
+    A ``.safetensors`` path gets fnnet's verified format; a ``.weights.h5`` path a Keras 3
+    weights file that Keras itself loads (see :mod:`fnnet.saving.keras_weights`; needs h5py).
+    """
+    keras_path = _keras_file("save_weights", path, ())
+    if keras_path is not None:
+        keras_weights.save_weights(model, keras_path)
+        return
     path = check_path("save_weights", path)
     _require_built(model, "save_weights")
     arrays = checkpoint.flatten(_weights_tree(model))
@@ -111,8 +165,17 @@ def load_weights(model, path: str | os.PathLike) -> None:
     """Reads weights saved by :func:`save_weights` (or :func:`save_model`) into ``model``.
 
     Every key, shape and dtype must match the model's; otherwise a ``ValueError`` names the
-    key path, and the model is left as it was.
+    key path, and the model is left as it was. A ``.weights.h5`` file (or a ``.keras``
+    archive) is read as Keras 3 writes it, see :mod:`fnnet.saving.keras_weights`.
     """
+    keras_path = _keras_file("load_weights", path, (keras_archive.SUFFIX,))
+    if keras_path is not None and keras_path.endswith(keras_archive.SUFFIX):
+        keras_weights.load_weights_bytes(model, keras_archive.read_weights(keras_path),
+                                         f"{keras_path!r} (model.weights.h5)")
+        return
+    if keras_path is not None:
+        keras_weights.load_weights(model, keras_path)
+        return
     path = check_path("load_weights", path)
     _require_built(model, "load_weights")
     ts = model.train_state
@@ -126,7 +189,14 @@ def load_weights(model, path: str | os.PathLike) -> None:
 
 # --------------------------------------------------------------------------- whole models
 def model_architecture(model) -> dict:
-    """The JSON-able architecture of a ``Sequential``: its name, input shape and layers."""
+    """The JSON-able architecture of a model.
+
+    A ``Sequential``: ``{"class_name": "Sequential", "name", "input_shape", "layers"}``. A
+    functional model: its :func:`serialize_layer` dict, whose config holds its layers (input
+    layers and nested models included) and their connections (see :mod:`fnnet.saving.graphs`).
+    """
+    if model.inputs:  # functional (a Sequential has no symbolic inputs)
+        return serialize_layer(model)
     return {
         "class_name": "Sequential",
         "name": model.name,
@@ -148,6 +218,13 @@ def save_model(model, path: str | os.PathLike, extra: dict | None = None) -> Non
 
     ``extra``: JSON-able metadata stored alongside (``load_train_state`` returns it).
     """
+    if isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(keras_archive.SUFFIX):
+        raise ValueError(
+            f"save: fnnet does not write Keras's {keras_archive.SUFFIX!r} archives (got "
+            f"{os.fspath(path)!r}). Save the whole model as "
+            f"{os.fspath(path)[:-len(keras_archive.SUFFIX)] + checkpoint.SUFFIX!r}, or its "
+            f"weights for Keras with model.save_weights('...{keras_weights.SUFFIX}'), which "
+            f"keras_model.load_weights reads.")
     path = check_path("save", path)
     _require_built(model, "save")
     compile_config = model.get_compile_config()

@@ -1,0 +1,176 @@
+"""Tests for the streaming and inference engine: chunked host batches, aligned transfers, and
+inference passes sized by a memory budget (whose results do not depend on ``batch_size``)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from _helpers import assert_history_close
+
+from fnnet import data as data_lib
+from fnnet import layers, loop, models
+from fnnet.utils import set_random_seed
+
+
+def make_data(n, d=8, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, d), dtype=np.float32)
+    return x, x[:, :classes].argmax(1).astype(np.int32)
+
+
+def model_with_batch_dependent_layers(seed=0):
+    """BatchNormalization and Dropout: layers whose training output depends on the batch."""
+    set_random_seed(seed)
+    model = models.Sequential([layers.Dense(16, activation="relu", input_shape=(8,)),
+                               layers.BatchNormalization(), layers.Dropout(0.3),
+                               layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """One trained model shared by the inference tests (compiles are the suite's cost)."""
+    x, y = make_data(300)
+    model = model_with_batch_dependent_layers()
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    return model, x, y
+
+
+# ------------------------------------------------------------------------- the chunk helpers
+def test_batches_per_chunk_is_a_power_of_two_within_the_bounds():
+    batch = (np.zeros((32, 1000), np.float32), np.zeros((32,), np.int32))
+    for steps in (None, 1, 3, 5, 100, 10_000):
+        k = data_lib.batches_per_chunk(batch, 32, steps)
+        assert k & (k - 1) == 0 and 1 <= k <= 1024
+        if steps is not None:
+            assert k <= 1 << (steps - 1).bit_length()  # no more than an epoch needs
+    # 16 MiB of host data per chunk: 32 rows of 4,004 bytes is 128 KiB, so 128 batches.
+    assert data_lib.batches_per_chunk(batch, 32) == 128
+    assert data_lib.batches_per_chunk(batch, 32, target_bytes=1) == 1
+
+
+def test_chunks_concatenate_trees_and_pad_the_last_chunk_to_a_power_of_two():
+    x, y = make_data(7 * 4)
+    batches = [({"a": x[i:i + 4], "b": x[i:i + 4, :2]}, y[i:i + 4]) for i in range(0, 28, 4)]
+    prepare = data_lib.chunks  # the signature under test
+    out = list(prepare(iter(batches), 4, 4, lambda b: (b[0], b[1], None)))
+    sizes = [(n, arrays[1].shape[0]) for n, arrays in out]
+    assert sizes == [(16, 16), (12, 16)]  # 3 batches left: padded to 4 batches
+    first_x, first_y, _ = out[0][1]
+    np.testing.assert_array_equal(first_x["a"], x[:16])
+    np.testing.assert_array_equal(first_x["b"], x[:16, :2])
+    np.testing.assert_array_equal(first_y, y[:16])
+    last_x = out[1][1][0]
+    np.testing.assert_array_equal(last_x["a"][:12], x[16:])
+
+
+def test_device_put_copies_unaligned_arrays_to_equal_device_arrays():
+    raw = np.zeros(600 * 128 * 4 + 4, np.uint8)[4:].view(np.float32).reshape(600, 128)
+    raw[:] = np.random.default_rng(0).random(raw.shape, dtype=np.float32)
+    assert raw.ctypes.data % 64 != 0
+    on_device = data_lib.device_put({"x": raw, "small": raw[:2]})
+    np.testing.assert_array_equal(np.asarray(on_device["x"]), raw)
+    np.testing.assert_array_equal(np.asarray(on_device["small"]), raw[:2])
+    raw[0, 0] = -1.0  # the device array owns its copy
+    assert float(on_device["x"][0, 0]) != -1.0
+
+
+# ------------------------------------------------------------------------- streamed fit
+def test_a_stream_of_many_batches_compiles_once_and_equals_the_in_memory_fit():
+    x, y = make_data(7 * 16 + 5)  # 8 batches, the last one partial
+    a, b = model_with_batch_dependent_layers(seed=3), model_with_batch_dependent_layers(seed=3)
+    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, len(x), 16)]
+    hb = b.fit(batches, epochs=2, verbose=0)
+    assert_history_close(hb.history, ha.history, rtol=1e-5)
+    for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    assert b._compiled.programs.count_executables("train") == 1  # no recompile per epoch
+
+
+def test_a_generator_with_multi_input_batches_trains_like_arrays():
+    x, y = make_data(96)
+    xa, xb = x[:, :5], x[:, 5:]
+
+    def build():
+        set_random_seed(4)
+        in_a, in_b = models.Input((5,), name="a"), models.Input((3,), name="b")
+        h = layers.Concatenate()([layers.Dense(8, activation="relu")(in_a), in_b])
+        model = models.Model([in_a, in_b], layers.Dense(3, activation="softmax")(h))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    arrays, stream = build(), build()
+    ha = arrays.fit([xa, xb], y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+
+    def gen():
+        for _ in range(2):
+            for i in range(0, 96, 16):
+                yield (xa[i:i + 16], xb[i:i + 16]), y[i:i + 16]
+
+    hb = stream.fit(gen(), steps_per_epoch=6, epochs=2, verbose=0)
+    assert_history_close(hb.history, ha.history, rtol=1e-5)
+    np.testing.assert_allclose(stream.predict([xa, xb], verbose=0),
+                               arrays.predict([xa, xb], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_a_bad_batch_deep_in_a_stream_is_named_and_nothing_is_lost():
+    x, y = make_data(160)
+    model = model_with_batch_dependent_layers(seed=1)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    before = jax.tree.map(np.asarray, model.train_state)
+    bad = x.copy()
+    bad[9 * 16 + 3, 2] = np.nan  # batch 9, row 3
+    batches = [(bad[i:i + 16], y[i:i + 16]) for i in range(0, 160, 16)]
+    with pytest.raises(ValueError, match=r"x contains NaN or Inf.*streamed batches \d+ to \d+"):
+        model.fit(batches, epochs=1, verbose=0)
+    jax.tree.map(np.testing.assert_array_equal, jax.tree.map(np.asarray, model.train_state),
+                 before)
+    assert np.isfinite(model.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"][0])
+
+
+# ------------------------------------------------------------------------- inference passes
+def test_bytes_per_row_and_rows_per_pass_follow_the_network_and_the_budget():
+    w = jnp.ones((784, 512))
+
+    def fn(params, state, x):
+        return jax.nn.relu(x @ params) @ jnp.ones((512, 10))
+
+    per_row = loop.bytes_per_row(lambda xb: fn(w, (), xb), jnp.ones((3, 784)))
+    assert 4 * (512 + 512 + 10) <= per_row <= 4 * 4 * (512 + 10)  # float32 intermediates
+    x = jnp.ones((24_000, 784))
+    assert loop.rows_per_pass(fn, w, (), x, budget_bytes=1 << 40) == 24_000  # one pass
+    rows = loop.rows_per_pass(fn, w, (), x, budget_bytes=2 << 20)
+    assert rows * per_row <= 2 << 20 and 24_000 / rows == pytest.approx(24_000 // rows + 1,
+                                                                        abs=1)
+    assert loop.rows_per_pass(fn, w, (), x, budget_bytes=1) == 32  # the floor
+    assert loop.default_budget("cpu") < loop.default_budget("gpu")
+
+
+def test_predict_and_evaluate_do_not_depend_on_batch_size(trained):
+    model, x, y = trained
+    auto = model.predict(x, verbose=0)
+    for batch_size in (7, 32, 128, 10_000):
+        np.testing.assert_allclose(model.predict(x, batch_size=batch_size, verbose=0), auto,
+                                   rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(model.predict(x, batch_size=32, verbose=0),
+                                  model.predict(x, batch_size=32, verbose=0))
+    loss, acc = model.evaluate(x, y, verbose=0)
+    for batch_size in (7, 128):
+        got = model.evaluate(x, y, batch_size=batch_size, verbose=0)
+        assert got == pytest.approx([loss, acc], rel=1e-6)
+    # The reference: Keras's one batch at a time, by hand (moving statistics, no dropout).
+    out, _ = model.apply(model.params, model.state, jnp.asarray(x[:50]), training=False)
+    np.testing.assert_allclose(auto[:50], np.asarray(out), rtol=1e-6, atol=1e-7)
+
+
+def test_predict_on_device_arrays_and_the_batch_size_bound(trained):
+    model, x, _ = trained
+    on_device = jax.device_put(x)
+    np.testing.assert_allclose(model.predict(on_device, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match=r"batch_size"):
+        model.predict(x, batch_size=0, verbose=0)
