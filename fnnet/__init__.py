@@ -46,6 +46,7 @@ from fnnet.training import (
     make_predict_step,
     make_steps,
     make_train_step,
+    per_example_grads,
 )
 
 __version__ = "0.1.0"
@@ -79,6 +80,7 @@ __all__ = [
     "models",
     "optimizers",
     "parallel",
+    "per_example_grads",
     "residual",
     "saving",
     "serial",

@@ -24,12 +24,15 @@ Example:
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-__all__ = ["Policy", "set_global_policy", "global_policy", "resolve", "compute_dtype"]
+__all__ = ["Policy", "set_global_policy", "global_policy", "resolve", "compute_dtype",
+           "LossScaleOptimizer", "LossScaleState", "loss_scale"]
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 
@@ -142,3 +145,76 @@ def config_entry(policy: Policy, param_dtype: Any, default_param: Any) -> dict:
     if param_dtype is not None and jnp.dtype(param_dtype) != jnp.dtype(default_param):
         out["param_dtype"] = jnp.dtype(param_dtype).name
     return out
+
+
+class LossScaleState(NamedTuple):
+    """State of :func:`LossScaleOptimizer`: the current scale, the finite steps since it last
+    changed, and the wrapped optimizer's state."""
+
+    scale: jax.Array
+    good_steps: jax.Array
+    inner_state: Any
+
+
+def LossScaleOptimizer(inner_optimizer: Any, initial_scale: float = 2.0**15,  # noqa: N802
+                       dynamic_growth_steps: int = 2000) -> optax.GradientTransformation:
+    """Dynamic loss scaling for ``mixed_float16``, as Keras's ``LossScaleOptimizer``.
+
+    The train step multiplies the loss by the current scale before taking gradients (so small
+    float16 gradients do not flush to zero); this transformation divides the gradients by it,
+    and when any is not finite it skips the step (no update, the wrapped state unchanged) and
+    halves the scale; after ``dynamic_growth_steps`` finite steps in a row it doubles it.
+    ``compile`` wraps the optimizer in it when the global policy is ``"mixed_float16"``.
+
+    Example:
+        >>> import jax.numpy as jnp, optax
+        >>> tx = LossScaleOptimizer(optax.sgd(0.1), initial_scale=4.0)
+        >>> state = tx.init(jnp.zeros(2))
+        >>> _, state = tx.update(jnp.array([jnp.inf, 1.0]), state)   # an overflow: skipped
+        >>> float(state.scale)
+        2.0
+    """
+    # A leaf module: resolving names belongs to fnnet.optimizers, which imports nothing of
+    # ours; the optimizer here must already be an optax transformation.
+    if not isinstance(inner_optimizer, optax.GradientTransformation):
+        raise TypeError(f"LossScaleOptimizer(inner_optimizer): expected an optax "
+                        f"GradientTransformation (e.g. fnnet.optimizers.get('adam')); got "
+                        f"{inner_optimizer!r:.80}.")
+    if not (isinstance(initial_scale, (int, float)) and initial_scale > 0 and
+            np.isfinite(initial_scale)):
+        raise ValueError(f"LossScaleOptimizer(initial_scale): expected a finite number > 0; got "
+                         f"{initial_scale!r}.")
+    if isinstance(dynamic_growth_steps, bool) or not isinstance(dynamic_growth_steps, int) or \
+            dynamic_growth_steps < 1:
+        raise ValueError(f"LossScaleOptimizer(dynamic_growth_steps): expected a positive int; "
+                         f"got {dynamic_growth_steps!r}.")
+    tx = inner_optimizer
+
+    def init(params):
+        return LossScaleState(jnp.asarray(initial_scale, jnp.float32), jnp.zeros((), jnp.int32),
+                              tx.init(params))
+
+    def update(grads, state, params=None, **extra):
+        inv = 1.0 / state.scale
+        grads = jax.tree.map(lambda g: (g.astype(jnp.float32) * inv).astype(g.dtype), grads)
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
+        safe = jax.tree.map(lambda g: jnp.where(finite, g, jnp.zeros_like(g)), grads)
+        updates, inner = tx.update(safe, state.inner_state, params, **extra) if extra else \
+            tx.update(safe, state.inner_state, params)
+        updates = jax.tree.map(lambda u: jnp.where(finite, u, jnp.zeros_like(u)), updates)
+        inner = jax.tree.map(lambda new, old: jnp.where(finite, new, old), inner,
+                             state.inner_state)
+        good = jnp.where(finite, state.good_steps + 1, 0)
+        grow = good >= dynamic_growth_steps
+        scale = jnp.where(finite, jnp.where(grow, state.scale * 2.0, state.scale),
+                          state.scale * 0.5)
+        return updates, LossScaleState(scale, jnp.where(grow, 0, good), inner)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def loss_scale(opt_state: Any) -> jax.Array | None:
+    """The current loss scale in an optimizer state (None without a loss-scale optimizer)."""
+    found = [s for s in jax.tree.leaves(opt_state, is_leaf=lambda s: isinstance(
+        s, LossScaleState)) if isinstance(s, LossScaleState)]
+    return found[0].scale if found else None

@@ -90,7 +90,11 @@ def weighted_loss(values: jax.Array, sample_weight: Any = None, mask: Any = None
 
 
 def _values(out: Any) -> tuple[jax.Array, jax.Array | None]:
-    return (out.value, out.mask) if isinstance(out, Masked) else (out, None)
+    value, mask = (out.value, out.mask) if isinstance(out, Masked) else (out, None)
+    # Losses and metrics in float32, whatever a mixed-precision model computes in.
+    if jnp.issubdtype(value.dtype, jnp.floating) and jnp.finfo(value.dtype).bits < 32:
+        value = value.astype(jnp.float32)
+    return value, mask
 
 
 def _check_per_example(values: jax.Array, y_pred: jax.Array, loss_fn: Callable) -> None:

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import optax
 
 from fnnet import metrics as metrics_lib
+from fnnet import mixed_precision
 from fnnet import optimizers as optimizers_lib
 from fnnet.core import (
     Layer,
@@ -55,6 +56,7 @@ __all__ = [
     "make_train_step",
     "make_eval_step",
     "make_predict_step",
+    "per_example_grads",
     "as_key",
     "unalias",
     "init_optimizer",
@@ -326,14 +328,17 @@ def make_steps(
         # its own key (as Flax's examples do), and XLA drops it entirely for models that use no
         # randomness, where a split carried through the state cost a threefry hash per step.
         step_rng = jax.random.fold_in(ts.rng, ts.step)
+        # mixed_float16: the loss is scaled before the gradient (LossScaleOptimizer unscales).
+        scale = mixed_precision.loss_scale(ts.opt_state)
 
         def loss_fn(params):
             out, new_state = call(forward, params, ts.state, x, rng=step_rng, training=True,
                                   batch_mask=mask)
             total, per_output, y_al, preds = loss_and_logs(params, out, y, sw, mask)
-            return total, (new_state, per_output, y_al, preds)
+            scaled = total if scale is None else total * scale.astype(total.dtype)
+            return scaled, (total, new_state, per_output, y_al, preds)
 
-        (total, (new_state, per_output, y_al, preds)), grads = jax.value_and_grad(
+        (_, (total, new_state, per_output, y_al, preds)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(ts.params)
         ts = ts.apply_gradients(grads, state=new_state)
         if hooks:
@@ -497,3 +502,41 @@ def make_predict_step(layer: Any) -> Callable[[PyTree, PyTree, jax.Array], jax.A
         return jax.tree.map(_values, out, is_leaf=lambda o: isinstance(o, Masked))
 
     return predict
+
+
+def per_example_grads(layer: Any, loss: Any) -> Callable:
+    """A pure ``grads(params, state, x, y) -> per-example gradients`` (a ``vmap`` of ``grad``).
+
+    Each example's gradient is of ``loss(y_i, layer(x_i))`` alone, the layer applied to a batch
+    of one with ``training=False`` (so BatchNormalization uses its moving statistics and no
+    example sees another; Dropout is off). The result has the params' structure with a leading
+    batch axis. With it, per-example clipping and noise (DP-SGD) take a few lines; see
+    ``examples/custom_training.py``.
+
+    Args:
+        layer: the model, any :class:`fnnet.Layer`.
+        loss: a loss name or function (per-example values).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from fnnet import layers
+        >>> model = layers.Dense(2)
+        >>> _, params, state = model.init(jax.random.key(0), (None, 3))
+        >>> g = jax.jit(per_example_grads(model, "mse"))(params, state, jnp.ones((5, 3)),
+        ...                                                jnp.zeros((5, 2)))
+        >>> g["kernel"].shape
+        (5, 3, 2)
+    """
+    layer = as_layer(layer, "per_example_grads")
+    objective = Objective(layer, loss)
+
+    def one(params, state, xi, yi):
+        add_batch = lambda a: jnp.expand_dims(a, 0)  # noqa: E731
+        xb, yb = jax.tree.map(add_batch, xi), jax.tree.map(add_batch, yi)
+        out, _ = call(objective.forward, params, state, xb, rng=None, training=False)
+        return objective.batch_loss(out, yb, None, None)[0]
+
+    def grads(params, state, x, y):
+        return jax.vmap(jax.grad(one), in_axes=(None, None, 0, 0))(params, state, x, y)
+
+    return grads

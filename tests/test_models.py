@@ -212,7 +212,8 @@ def test_fit_evaluate_predict_compile_once():
     model.fit(x, y, epochs=3, batch_size=32, validation_data=(x[:50], y[:50]), verbose=0)
     model.fit(x, y, epochs=2, batch_size=32, validation_data=(x[:50], y[:50]), verbose=0)
     assert cache_size(model, "train", 32) == 1
-    assert cache_size(model, "eval", 32) == 1
+    # Validation passes as many rows as fnnet's memory budget allows: one program in all.
+    assert cache_size(model, "eval", None) == 1
     model.evaluate(x, y, batch_size=32, verbose=0)
     model.evaluate(x[:50], y[:50], batch_size=32, verbose=0)
     assert cache_size(model, "eval", 32) == 2  # one program per dataset shape, not per batch

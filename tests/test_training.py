@@ -494,3 +494,20 @@ def test_custom_objective_dp_sgd_per_example_clipped_gradients():
                                                jax.tree.unflatten(treedef, noisy)))
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
                  new.params, expected.params)
+
+
+def test_per_example_grads_equal_a_loop_over_single_examples():
+    from fnnet import per_example_grads
+    from fnnet.layers import BatchNormalization
+
+    model = serial(Dense(5, activation="relu"), BatchNormalization(), Dense(3, activation="softmax"))
+    _, params, state = model.init(jax.random.key(0), (None, 4))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 3, 6), jnp.int32)
+    grads = jax.jit(per_example_grads(model, SCCE))(params, state, x, y)
+    eval_step = make_eval_step(model, SCCE)
+    for i in range(6):
+        one = jax.grad(lambda p, i=i: eval_step(p, state, x[i:i + 1], y[i:i + 1])["loss"])(params)
+        jax.tree.map(lambda g, o, i=i: np.testing.assert_allclose(g[i], o, rtol=1e-5, atol=1e-6),
+                     grads, one)

@@ -8,12 +8,14 @@
 * :mod:`~fnnet.models.programs`: their compiled programs, on :mod:`fnnet.loop`;
 * :mod:`~fnnet.models.data_checks`: the host-side checks of a model's data;
 * :mod:`~fnnet.models.weights`, :mod:`~fnnet.models.summary`: Keras's weight order and table;
+* :mod:`~fnnet.models.ensemble`: ``Ensemble``, K models trained as one ``vmap``;
 * :mod:`~fnnet.models.loading`: ``load_model``.
 """
 
 from fnnet.graph import Input
+from fnnet.models.ensemble import Ensemble
 from fnnet.models.loading import load_model
 from fnnet.models.model import Model
 from fnnet.models.sequential import Sequential
 
-__all__ = ["Input", "Model", "Sequential", "load_model"]
+__all__ = ["Ensemble", "Input", "Model", "Sequential", "load_model"]

@@ -19,6 +19,7 @@ import optax
 from fnnet import distribution as distribution_lib
 from fnnet import losses as losses_lib
 from fnnet import metrics as metrics_lib
+from fnnet import mixed_precision
 from fnnet import optimizers as optimizers_lib
 from fnnet.combinators import serial
 from fnnet.core import Layer, trainable_mask
@@ -131,6 +132,9 @@ def compile_model(
     ``output_names`` name its outputs (for per-output losses and metrics).
     """
     base_tx = optimizers_lib.get(optimizer)
+    if mixed_precision.global_policy().name == "mixed_float16" and not isinstance(
+            base_tx.init(()), mixed_precision.LossScaleState):
+        base_tx = mixed_precision.LossScaleOptimizer(base_tx)  # as Keras's compile does
     multi = len(output_names) > 1
     metrics = _check_list("metrics", metrics, multi)
     weighted_metrics = _check_list("weighted_metrics", weighted_metrics, multi)
@@ -200,6 +204,8 @@ def compile_config(compiled: Compiled, opt_state: Any) -> tuple[dict, list[str]]
         return name
 
     def encode(value):  # per-output structures: dicts by output name, lists by position
+        if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+            return value  # a serialized loss or metric class, as load_model passes it back
         if isinstance(value, dict):
             return {k: encode(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -129,9 +129,8 @@ def _lazy(session: Session, logs) -> LazyLogs:
 
 
 def _to_device(*arrays):
-    # device_put, not jnp.asarray: it skips a host-side copy (twice as fast for big arrays).
-    # An entry may be a tuple of arrays (several inputs or outputs).
-    return tuple(None if a is None else jax.device_put(a) for a in arrays)
+    # Not jnp.asarray: it copies on the host first. An entry may be a tuple of arrays.
+    return tuple(None if a is None else data_lib.device_put(a) for a in arrays)
 
 
 def _describe(value: Any) -> str:
@@ -140,15 +139,20 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def chunk_size(session: Session, steps: int | None, verbose: int) -> int:
-    """Batches per compiled call: the whole epoch, ~5% of it with a bar, 8 for a stream."""
+def chunk_size(session: Session, steps: int | None, verbose: int, batch: Any = None,
+               batch_size: int = 1) -> int:
+    """Batches per compiled call: the whole epoch, or ~5% of it with a progress bar.
+
+    For a stream (``batch`` is its first batch) also at most ~16 MiB of host data per call,
+    a power of two (:func:`fnnet.data.batches_per_chunk`).
+    """
     if session.steps_per_execution is not None:
         return session.steps_per_execution
-    if steps is None:
-        return 8
-    if verbose == 1:
-        return max(1, -(-steps // 20))
-    return max(steps, 1)
+    if verbose == 1 and steps is not None:
+        steps = max(1, -(-steps // 20))
+    if batch is not None:
+        return data_lib.batches_per_chunk(_as_triple("fit", batch), batch_size, steps)
+    return max(steps or 1, 1)
 
 
 def _check_int(where: str, argument: str, value: Any, low: int, allow_none: bool = False) -> None:
@@ -161,16 +165,28 @@ def _check_int(where: str, argument: str, value: Any, low: int, allow_none: bool
 
 
 # ------------------------------------------------------------------------------ batch streams
-def _prepare_batch(session: Session, where: str, batch: Any) -> tuple:
+def _as_triple(where: str, batch: Any) -> tuple:
     if not isinstance(batch, tuple) or len(batch) not in (2, 3):
         raise ValueError(
             f"{where}: each batch must be a tuple (x, y) or (x, y, sample_weight); got "
             f"{_describe(batch)}.")
-    return session.prepare(where, *batch)
+    return batch if len(batch) == 3 else (*batch, None)
+
+
+def _prepare_batch(session: Session, where: str, batch: Any) -> tuple:
+    return session.prepare(where, *_as_triple(where, batch))
+
+
+def _signature(batch: tuple) -> tuple | None:
+    """Plain numpy arrays' (dtype, per-example shape), or None for anything else."""
+    if not all(a is None or type(a) is np.ndarray for a in batch):
+        return None
+    return tuple(None if a is None else (a.dtype, a.shape[1:]) for a in batch)
 
 
 def stream_source(session: Session, where: str, x, y, sample_weight, batch_size, shuffle):
-    """An iterable of host batches, its first batch (prepared), and whether it is one-shot."""
+    """An iterable of host batches, its first batch (as given, and prepared: it builds the
+    model and sets the batch size), the iterator it came from, and whether it is one-shot."""
     if isinstance(x, np.memmap):
         if y is None:
             raise ValueError(f"{where}: x is a memmap but y is None; pass y too.")
@@ -190,28 +206,52 @@ def stream_source(session: Session, where: str, x, y, sample_weight, batch_size,
         first = next(it)
     except StopIteration:
         raise ValueError(f"{where}: the iterable x yielded no batches; pass data.") from None
-    first = _prepare_batch(session, where, first)
+    prepared = _prepare_batch(session, where, first)
     # A one-shot iterator (a generator) keeps being drawn from; a re-iterable (a list, a
     # memmap's batches) restarts every epoch. Each epoch calls __iter__ once: the first epoch
     # goes on with the iterator the first batch came from.
     one_shot = it is source
-    return source, (first, it), one_shot
+    return source, (first, prepared, it), one_shot
 
 
-def _stream_chunks(session, where, batches: Iterator, first, batch_size, chunk, limit):
-    prepare = lambda b: b if b is first else _prepare_batch(session, where, b)  # noqa: E731
-    if first is not None:
-        batches = itertools.chain([first], batches)
-    return data_lib.prefetch_to_device(
-        data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit))
+def _stream_chunks(session, where, batches: Iterator, template, lead, batch_size, chunk,
+                   limit):
+    """Host batches as padded chunks on the device: checked once per chunk, not per batch.
+
+    A batch of plain numpy arrays shaped like the first one passes through untouched (no
+    Python per batch beyond grouping); anything else (lists, tuples of inputs, other dtypes)
+    is converted on its own. Each chunk's rows are then checked as ``fit(x, y)`` checks
+    arrays, and a failure names the batches it came from. ``template`` is the stream's first
+    batch as given; ``lead``, if not None, a batch already drawn that goes first.
+    """
+    fast = _signature(_as_triple(where, template))
+
+    def prepare(batch):
+        batch = _as_triple(where, batch)
+        if fast is not None and _signature(batch) == fast:
+            return batch
+        return session.prepare(where, *batch, check_values=False)
+
+    def check(arrays, first, last):
+        try:
+            return session.prepare(where, *arrays)
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"{err} (in the streamed batches {first} to {last} of this epoch; "
+                            f"row indices count from batch {first}'s first row)") from None
+
+    if lead is not None:
+        batches = itertools.chain([lead], batches)
+    return data_lib.to_device(
+        data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit, check=check))
 
 
-def _train_stream(model, session, batches, first, logs, batch_size, chunk, limit, cbs):
+def _train_stream(model, session, batches, template, lead, logs, batch_size, chunk, limit,
+                  cbs):
     """One epoch over streamed batches; returns the metric states and the batches seen."""
     train = session.programs.train_chunk(batch_size)
     seen = 0
-    for n_real, data in _stream_chunks(session, "fit", batches, first, batch_size, chunk,
-                                       limit):
+    for n_real, data in _stream_chunks(session, "fit", batches, template, lead, batch_size,
+                                       chunk, limit):
         cbs.on_train_batch_begin(seen)
         count = -(-n_real // batch_size)
         ts, logs = train(model.train_state, logs, data, np.int32(n_real), np.int32(0),
@@ -224,23 +264,26 @@ def _train_stream(model, session, batches, first, logs, batch_size, chunk, limit
     return logs, seen
 
 
-def _evaluate_stream(model, session, data, cbs, chunk: int, limit: int | None = None) -> dict:
+def _evaluate_stream(model, session, data, cbs, verbose: int, limit: int | None = None
+                     ) -> dict:
     batches = iter(data)
     try:
-        first = _prepare_batch(session, "evaluate", next(batches))
+        raw = next(batches)
+        first = _prepare_batch(session, "evaluate", raw)
     except StopIteration:
         raise ValueError(
             "evaluate: the iterable of batches yielded no batches. A generator is used up "
             "after one pass: pass arrays, a re-iterable (a list, or an object whose __iter__ "
             "restarts), or validation_steps."
         ) from None
-    batch_size = len(first[0])
+    batch_size = rows(first[0])
+    chunk = chunk_size(session, limit, verbose, raw, batch_size)
     program = session.programs.eval_chunk(batch_size)
     logs = session.programs.steps.init_logs(first[0], first[1])
     ts = model.train_state
     seen = 0
-    for n_real, chunk_data in _stream_chunks(session, "evaluate", batches, first, batch_size,
-                                             chunk, limit):
+    for n_real, chunk_data in _stream_chunks(session, "evaluate", batches, raw, raw,
+                                             batch_size, chunk, limit):
         count = -(-n_real // batch_size)
         logs = program(ts.params, ts.state, logs, chunk_data, np.int32(n_real), np.int32(0),
                        np.int32(count))
@@ -264,12 +307,23 @@ def place(session: Session, x, y, sw) -> Placed:
     return Placed(data, rows(data[0]) if jax.process_count() > 1 else rows(x))
 
 
+def inference_rows(model, session: Session, batch_size: int | None, x_d, n: int) -> int:
+    """Rows per pass of ``evaluate``/``predict``: as many as fnnet's working-memory budget
+    for the backend allows (:func:`fnnet.loop.rows_per_pass`), and at most ``batch_size``
+    when given (it bounds memory). Under a distribution, a multiple of the data-parallel
+    size."""
+    ts = model.train_state
+    unit = session.programs.rows_per_pass(ts.params, ts.state, x_d)
+    batch_size = min(unit if batch_size is None else batch_size, unit, n)
+    if session.distribution is not None:
+        k = session.distribution.data_parallel_size
+        batch_size = -(-batch_size // k) * k
+    return batch_size
+
+
 def _evaluate_arrays(model, session, placed: Placed, batch_size, cbs=None, verbose=0) -> dict:
     (x_d, y_d, sw_d), n = placed
-    batch_size = min(batch_size, n)
-    if session.distribution is not None:  # a multiple of the data-parallel size; results
-        k = session.distribution.data_parallel_size  # do not depend on it at inference
-        batch_size = -(-batch_size // k) * k
+    batch_size = inference_rows(model, session, batch_size, x_d, n)
     program = session.programs.eval_chunk(batch_size)
     logs = session.programs.steps.init_logs(x_d, y_d)
     steps = -(-n // batch_size)
@@ -290,7 +344,7 @@ def evaluate_any(model, session, data, batch_size, cbs=None, verbose=0, steps=No
     """``evaluate`` on :class:`Placed` arrays or on an iterable of batches."""
     if isinstance(data, Placed):
         return _evaluate_arrays(model, session, data, batch_size, cbs, verbose)
-    return _evaluate_stream(model, session, data, cbs, chunk_size(session, None, verbose), steps)
+    return _evaluate_stream(model, session, data, cbs, verbose if cbs is not None else 0, steps)
 
 
 def _split_validation(x, y, sw, validation_split):
@@ -349,10 +403,11 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
             raise ValueError(
                 "fit(validation_split) needs arrays to split; with batches from an iterable "
                 "pass validation_data=(x_val, y_val) instead.")
-        source, (first, first_it), one_shot = stream_source(session, where, x, y, sample_weight,
-                                                            batch_size, shuffle)
-        batch_size = len(first[0]) if not isinstance(x, np.memmap) else min(batch_size, len(x))
-        steps = steps_per_epoch if steps_per_epoch is not None else getattr(source, "steps", None)
+        source, (raw, first, first_it), one_shot = stream_source(
+            session, where, x, y, sample_weight, batch_size, shuffle)
+        batch_size = rows(first[0]) if not isinstance(x, np.memmap) else min(batch_size, len(x))
+        steps = steps_per_epoch if steps_per_epoch is not None else getattr(
+            source, "steps", len(source) if isinstance(source, (list, tuple)) else None)
         y_like, x_like = first[1], first[0]
         data = n = None
     split_val = None
@@ -380,7 +435,8 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
         steps = -(-n // batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, steps_per_epoch)
-    chunk = chunk_size(session, steps, verbose)
+    chunk = chunk_size(session, steps, verbose, raw, batch_size) if streaming else chunk_size(
+        session, steps, verbose)
     programs = session.programs
     logs0 = programs.steps.init_logs(x_like, y_like)
     # Zeroed metric states kept on the host; each chunked epoch copies them in (one transfer,
@@ -402,7 +458,8 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
             if streaming:
                 first_epoch = epoch == initial_epoch
                 batches = first_it if (first_epoch or one_shot) else iter(source)
-                logs, seen = _train_stream(model, session, batches, first if first_epoch else None,
+                logs, seen = _train_stream(model, session, batches, raw,
+                                           raw if first_epoch else None,
                                            jax.device_put(fresh_logs), batch_size, chunk,
                                            steps_per_epoch, cbs)
                 if seen == 0:
@@ -425,7 +482,7 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
                                      jax.device_put(fresh_logs), cbs)
                 epoch_logs = _results(session, logs)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = evaluate_any(model, session, val, batch_size, steps=validation_steps)
+                val_logs = evaluate_any(model, session, val, None, steps=validation_steps)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             committed = model.train_state
@@ -463,7 +520,7 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
              steps) -> dict:
     """``model.evaluate``: the loss and metrics as Python floats, in logs order."""
     where = "evaluate"
-    batch_size = check_batch_size(where, batch_size)
+    batch_size = None if batch_size is None else check_batch_size(where, batch_size)
     _check_int(where, "steps", steps, 1, allow_none=True)
     verbose = resolve_verbose(verbose)
     if data_lib.is_batch_stream(x):
@@ -475,11 +532,12 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
     else:
         x, y, sw = session.prepare(where, x, y, sample_weight)
         data = place(session, x, y, sw)
-        n_steps = -(-rows(x) // min(int(batch_size), rows(x)))
+        batch_size = inference_rows(model, session, batch_size, data.data[0], data.n)
+        n_steps = -(-data.n // batch_size)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=n_steps)
     cbs.on_test_begin()
-    logs = evaluate_any(model, session, data, int(batch_size), cbs, verbose, steps)
+    logs = evaluate_any(model, session, data, batch_size, cbs, verbose, steps)
     cbs.on_test_end(logs)
     return logs
 
@@ -487,18 +545,18 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
 def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np.ndarray:
     """``model.predict``: the outputs as numpy, in input order (``training=False``)."""
     where = "predict"
-    batch_size = check_batch_size(where, batch_size)
+    batch_size = None if batch_size is None else check_batch_size(where, batch_size)
     verbose = resolve_verbose(verbose)
-    x = session.prepare_inputs(where, x)
+    x = data_lib.device_put(session.prepare_inputs(where, x))
     n = rows(x)
-    batch_size = min(int(batch_size), n)
+    batch_size = inference_rows(model, session, batch_size, x, n)
     program = session.programs.predict(batch_size)
     steps = -(-n // batch_size)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=steps)
     cbs.on_predict_begin()
     ts = model.train_state
-    out = jax.tree.map(np.asarray, program(ts.params, ts.state, jax.device_put(x)))
+    out = jax.tree.map(np.asarray, program(ts.params, ts.state, x))
     cbs.on_predict_batch_end(steps - 1, {"outputs": out})
     cbs.on_predict_end()
     return out

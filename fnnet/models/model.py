@@ -303,7 +303,11 @@ class Model(Layer):
                     f"Assign arrays that are still alive, e.g. copies: jax.tree.map(jnp.copy, "
                     f"value)."
                 )
-            if jnp.shape(a) != jnp.shape(b) or jnp.result_type(a) != jnp.result_type(b):
+            if isinstance(a, jax.Array) and isinstance(b, jax.Array):  # the common case, fast
+                same = a.shape == b.shape and a.dtype == b.dtype
+            else:
+                same = jnp.shape(a) == jnp.shape(b) and jnp.result_type(a) == jnp.result_type(b)
+            if not same:
                 raise ValueError(
                     f"{where}: the array at {_path(path)} has shape {jnp.shape(b)} and dtype "
                     f"{jnp.result_type(b)}; expected {jnp.shape(a)} and {jnp.result_type(a)}."
@@ -471,6 +475,29 @@ class Model(Layer):
         first_y = y if not isinstance(y, tuple) else y[0]
         sw = prepare_sample_weight(where, sample_weight, class_weight, first_y, n)
         return x, y, sw
+
+    def prepare(self, where: str, x: Any, y: Any = None, sample_weight: Any = None,
+                class_weight: Any = None) -> tuple:
+        """The host-side checks ``fit`` runs on data: ``(x, y, sample_weight)`` as arrays.
+
+        Builds the model from ``x``'s shape if needed. Raises a ``ValueError``/``TypeError``
+        naming the argument for bad data; used by ``fit`` itself and by
+        :class:`fnnet.models.Ensemble`.
+        """
+        self._session(where)
+        return self._prepare(where, x, y, sample_weight, class_weight)
+
+    def prepare_inputs(self, where: str, x: Any) -> Any:
+        """The host-side checks ``predict`` runs on inputs: ``x`` as an array (or a tuple)."""
+        return self._prepare_inputs(where, x)
+
+    @property
+    def steps(self):
+        """The pure :class:`fnnet.Steps` this model's ``fit``/``evaluate`` run (after compile).
+
+        ``model.steps.train_update`` with ``fnnet.loop.epoch`` reproduces ``fit``'s epoch.
+        """
+        return self._session("model.steps").programs.steps
 
     def _session(self, where: str) -> fitting.Session:
         if self._compiled is None:

@@ -41,6 +41,7 @@ class Programs:
         # data-parallel (fnnet.distribution.Distribution.constrain_batch).
         self.constrain = constrain or (lambda batch: batch)
         self._cache: dict = {}
+        self._sizes: dict = {}
 
     def _get(self, key: Any, build: Callable) -> Callable:
         if key not in self._cache:
@@ -52,14 +53,14 @@ class Programs:
         """How many programs have been built (traced on first call)."""
         return len(self._cache)
 
-    def count_executables(self, kind: str, batch_size: int) -> int:
-        """Compiled executables of ``kind`` for ``batch_size`` (to test that nothing recompiles).
-
-        ``"train"`` counts the whole-epoch programs too.
+    def count_executables(self, kind: str, batch_size: int | None = None) -> int:
+        """Compiled executables of ``kind`` for ``batch_size`` (None: any), to test that
+        nothing recompiles. ``"train"`` counts the whole-epoch programs too.
         """
         kinds = ("train", "epoch") if kind == "train" else (kind,)
         return sum(fn._cache_size() for key, fn in self._cache.items()
-                   if key[0] in kinds and key[1] == batch_size and hasattr(fn, "_cache_size"))
+                   if key[0] in kinds and batch_size in (None, key[1])
+                   and hasattr(fn, "_cache_size"))
 
     def train_epoch(self, batch_size: int, shuffle: bool) -> Callable:
         """``(ts, logs, data, n) -> (ts, logs, results)``: a whole epoch in one call."""
@@ -110,6 +111,17 @@ class Programs:
         """``(params, state, x) -> y`` over all of ``x``, batch by batch, in one call."""
         return self._get(("predict", batch_size), lambda: loop.predict(
             lambda p, s, x: self.predict_fn(p, s, self.constrain(x)), batch_size=batch_size))
+
+    def rows_per_pass(self, params, state, x, budget_bytes: int | None = None) -> int:
+        """Rows per inference pass when the user gives no batch size
+        (:func:`fnnet.loop.rows_per_pass`; the per-row cost is traced once per input shape)."""
+        key = ("bytes_per_row", jax.tree.structure(x),
+               tuple((a.shape[1:], str(a.dtype)) for a in jax.tree.leaves(x)))
+        if key not in self._sizes:
+            self._sizes[key] = loop.bytes_per_row(
+                lambda xb: self.predict_fn(params, state, xb), x)
+        return loop.split_rows(jax.tree.leaves(x)[0].shape[0], self._sizes[key],
+                               budget_bytes or loop.default_budget())
 
     def _train_update(self, ts, logs, batch, mask):
         batch, mask = self.constrain((batch, mask))
