@@ -1,7 +1,7 @@
 """fnnet against Keras 3 (JAX backend), trained side by side, as a Keras user moving a project
 would check it: the same network built in both, Keras's initial weights copied into fnnet with
 ``set_weights``, ``fit`` on the same batches (``shuffle=False``) and the same validation data,
-then History, weights, ``evaluate`` and ``predict`` compared (see ``keras_oracle.py`` for the
+then History, weights, ``evaluate`` and ``predict`` compared (see ``_keras_ref.py`` for the
 harness and the tolerance of each comparison).
 
 Every case agrees; where fnnet differs from Keras on purpose, ``test_keras_differences.py`` pins
@@ -12,7 +12,7 @@ softmax)`` on 60 examples in batches of 16 (a partial last batch of 12), 2 epoch
 from __future__ import annotations
 
 import pytest
-from keras_oracle import (
+from _keras_ref import (
     ADAPTIVE_WEIGHTS,
     CLASSES,
     HIDDEN,
@@ -69,13 +69,14 @@ CATEGORICAL_METRICS = ["accuracy", "categorical_accuracy", metric("TopKCategoric
 BINARY_METRICS = ["accuracy", "binary_accuracy", "auc",
                   metric("AUC", curve="PR", summation_method="minoring",
                                       name="pr_auc"), "precision", "recall",
-                  metric("Precision", thresholds=0.3), metric("TruePositives"),
+                  metric("Precision", thresholds=0.3, name="precision_at_0.3"),
+                  metric("TruePositives"),
                   metric("FalseNegatives"), metric("SensitivityAtSpecificity", specificity=0.5),
                   metric("BinaryIoU"), "hinge"]
 MULTILABEL_METRICS = [metric("AUC", multi_label=True, num_labels=CLASSES),
                       metric("BinaryAccuracy", threshold=0.4), metric("Recall", top_k=2),
                       metric("F1Score", threshold=0.5)]
-REGRESSION_METRICS = ["mae", "mse", "mape", "msle", "log_cosh", "cosine_similarity",
+REGRESSION_METRICS = ["mae", "mse", "mape", "msle", metric("LogCoshError"), "cosine_similarity",
                       metric("RootMeanSquaredError"), metric("R2Score"),
                       metric("MeanAbsoluteError", name="mae_named")]
 
@@ -195,11 +196,15 @@ WEIGHTING_AND_VALIDATION = [
     _case("class_weight-sparse/validation_split", compile={
         "optimizer": "sgd", **SPARSE, "weighted_metrics": ["sparse_categorical_accuracy"]},
         fit={"class_weight": {0: 1.0, 1: 3.0, 2: 0.5}}, validation=0.25),
-    # validation_split splits the sample weights too: val_loss is weighted.
-    _case("class_weight-onehot-and-sample_weight/validation_split", task="onehot", compile={
+    # validation_split splits the sample weights too: val_loss is weighted. (Keras refuses
+    # class_weight with sample_weight; fnnet multiplies them, see test_keras_differences.py.)
+    _case("sample_weight-onehot/validation_split", task="onehot", compile={
+        "optimizer": "sgd", "loss": "categorical_crossentropy", "metrics": ["accuracy"],
+        "weighted_metrics": ["categorical_accuracy"]}, sample_weight=True, validation=0.3),
+    _case("class_weight-onehot/validation_split", task="onehot", compile={
         "optimizer": "sgd", "loss": "categorical_crossentropy", "metrics": ["accuracy"],
         "weighted_metrics": ["categorical_accuracy"]},
-        fit={"class_weight": {0: 2.0, 2: 0.25}}, sample_weight=True, validation=0.3),
+        fit={"class_weight": {0: 2.0, 2: 0.25}}, validation=0.3),
     # Label-smoothed 0.05/0.95 binary targets: Keras rounds each target to find its class.
     _case("class_weight-binary-smoothed-targets", task="binary_smoothed",
           layers=dense_head(1, "sigmoid"), compile={
