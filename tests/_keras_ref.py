@@ -272,6 +272,9 @@ class Case:
         validation: None, ``"data"`` (``validation_data`` of 20 further examples) or a
             ``validation_split`` fraction.
         weights: the tolerance for the final weights (others: HISTORY, PREDICT).
+        adjust: ``adjust(weights) -> weights`` changes Keras's initial weights (both libraries
+            start from the result).
+        keras_jit: run Keras's steps jitted (else eagerly, see :func:`run_keras`).
     """
 
     compile: dict
@@ -285,6 +288,8 @@ class Case:
     sample_weight: bool = False
     validation: Any = None
     weights: Tol = WEIGHTS
+    adjust: Callable[[list], list] | None = None
+    keras_jit: bool = False
 
 
 class Run(NamedTuple):
@@ -350,9 +355,9 @@ def run_keras(case: Case, data: dict | None = None, seed: int = 0,
         k.backend.clear_session()
         k.utils.set_random_seed(seed)
         model = _model(lib, case)
-        # Eagerly: Keras's ops are compiled once each and shared by every case, where a jitted
-        # step compiles per case (most of a case's time); the numbers agree to float32 rounding.
-        model.compile(**resolve(lib, case.compile), jit_compile=False)
+        # Eagerly by default: Keras's ops compile once each and are shared by every case, where
+        # a jitted step compiles per case; a scan (LSTM) or a convolution is cheaper jitted.
+        model.compile(**resolve(lib, case.compile), jit_compile=case.keras_jit)
         if adjust is not None:
             model.set_weights(adjust(model.get_weights()))
         initial = [np.array(w) for w in model.get_weights()]
@@ -370,10 +375,10 @@ def run_fnnet(case: Case, initial: list, data: dict | None = None) -> Run:
     return _fit_and_look(model, lib, case, data)
 
 
-def run_both(case: Case, adjust: Callable[[list], list] | None = None) -> tuple[Run, Run]:
+def run_both(case: Case) -> tuple[Run, Run]:
     """``(keras_run, fnnet_run)`` of ``case`` on the same data from the same initial weights."""
     data = _data(case)
-    keras_run, initial = run_keras(case, data, adjust=adjust)
+    keras_run, initial = run_keras(case, data, adjust=case.adjust)
     return keras_run, run_fnnet(case, initial, data)
 
 
