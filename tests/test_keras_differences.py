@@ -128,7 +128,7 @@ def test_two_metrics_of_one_name_are_refused_not_renumbered():
                   metrics=["precision", metrics.Precision(thresholds=0.3)])
     with pytest.raises(ValueError, match="the name 'precision' appears twice"):
         model.evaluate(np.eye(2, dtype=np.float32), np.array([[1.0], [0.0]]), verbose=0)
-    # Keras renames the second (from a process-wide counter, for metric instances).
+    # Keras silently renames the second.
     from keras.src.trainers.compile_utils import CompileMetrics
 
     with lenient():
