@@ -54,6 +54,9 @@ def lenient():
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), \
             warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="keras")
+        # Keras's metrics ask for int64, which JAX gives as int32 without x64.
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype int64",
+                                category=UserWarning)
         yield
 
 
@@ -274,7 +277,7 @@ class Case:
         weights: the tolerance for the final weights (others: HISTORY, PREDICT).
         adjust: ``adjust(weights) -> weights`` changes Keras's initial weights (both libraries
             start from the result).
-        keras_jit: run Keras's steps jitted (else eagerly, see :func:`run_keras`).
+        keras_jit: False runs Keras's steps eagerly (see :func:`run_keras`).
     """
 
     compile: dict
@@ -289,7 +292,7 @@ class Case:
     validation: Any = None
     weights: Tol = WEIGHTS
     adjust: Callable[[list], list] | None = None
-    keras_jit: bool = False
+    keras_jit: bool = True
 
 
 class Run(NamedTuple):
@@ -355,8 +358,8 @@ def run_keras(case: Case, data: dict | None = None, seed: int = 0,
         k.backend.clear_session()
         k.utils.set_random_seed(seed)
         model = _model(lib, case)
-        # Eagerly by default: Keras's ops compile once each and are shared by every case, where
-        # a jitted step compiles per case; a scan (LSTM) or a convolution is cheaper jitted.
+        # Jitted, as Keras runs by default (and cheaper for a few cases); eagerly, Keras's ops
+        # compile once each and are shared by every case, which pays off over many MLP cases.
         model.compile(**resolve(lib, case.compile), jit_compile=case.keras_jit)
         if adjust is not None:
             model.set_weights(adjust(model.get_weights()))

@@ -322,21 +322,21 @@ NETWORKS = [
         _layer("Reshape", target_shape=(4, 2, 1)),
         _layer("Conv2D", filters=4, kernel_size=2, padding="same", activation="relu"),
         _layer("MaxPooling2D", pool_size=2), _layer("Flatten"), _dense(CLASSES, "softmax")),
-        compile={"optimizer": "rmsprop", **SPARSE}, weights=ADAPTIVE_WEIGHTS, keras_jit=True),
+        compile={"optimizer": "rmsprop", **SPARSE}, weights=ADAPTIVE_WEIGHTS),
     _case("LSTM/Adam", layers=(
         _layer("Reshape", target_shape=(4, 2)), _layer("LSTM", units=6),
         _dense(CLASSES, "softmax")), compile={"optimizer": "adam", **SPARSE},
-        weights=ADAPTIVE_WEIGHTS, keras_jit=True),
+        weights=ADAPTIVE_WEIGHTS),
     _case("Conv1D-GlobalAveragePooling1D/Adamax", layers=(
         _layer("Reshape", target_shape=(8, 1)),
         _layer("Conv1D", filters=4, kernel_size=3, activation="tanh"),
         _layer("GlobalAveragePooling1D"), _dense(CLASSES, "softmax")),
-        compile={"optimizer": "adamax", **SPARSE}, weights=ADAPTIVE_WEIGHTS, keras_jit=True),
+        compile={"optimizer": "adamax", **SPARSE}, weights=ADAPTIVE_WEIGHTS),
     _case("GRU-return_sequences-SimpleRNN/SGD-momentum", layers=(
         _layer("Reshape", target_shape=(4, 2)), _layer("GRU", units=4, return_sequences=True),
         _layer("SimpleRNN", units=4), _dense(CLASSES, "softmax")),
         compile={"optimizer": make("optimizers.SGD", learning_rate=0.1, momentum=0.9),
-                 **SPARSE}, keras_jit=True),
+                 **SPARSE}),
 ]
 
 
