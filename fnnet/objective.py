@@ -153,8 +153,10 @@ class Objective:
             raise ValueError("compile(loss): no output has a loss; pass loss=... for at least "
                              "one output.")
         self.reductions = [None if fn is None else _reduction(fn) for fn in self.losses]
+        # A list is one weight per output, as for ``loss`` (never one weight for all).
         weights = per_output(names, 1.0 if loss_weights is None else loss_weights,
-                             "loss_weights") if self.multi else [loss_weights]
+                             "loss_weights", single=lambda v: False) if self.multi \
+            else [loss_weights]
         self.weights = [1.0 if w is None else float(w) for w in weights]
         self.forward, self.objective_losses, self.to_pred = layer, list(self.losses), None
         if not self.multi and self.losses[0] is not None:

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import test_layers as harness
-from _keras_parity import assert_matches_keras, keras_call, keras_module
+from _keras_ref import assert_matches_keras, keras_call
+from _keras_ref import keras as keras_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_layers import BATCH, Case

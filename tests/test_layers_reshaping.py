@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import test_layers as harness
-from _keras_parity import assert_matches_keras
+from _keras_ref import assert_matches_keras
 from test_layers import BATCH, Case
 
 from fnnet import layers, serial

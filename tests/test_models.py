@@ -112,6 +112,29 @@ def test_validation_split_takes_the_last_fraction_before_shuffling():
     assert history.history["val_accuracy"][-1] == pytest.approx(acc, rel=1e-6)
 
 
+def test_class_weight_never_weights_the_validation_split():
+    # As Keras: class_weight weights the training rows only; val_loss is the plain loss.
+    model = small_model()
+    x, y = make_data(200)
+    history = model.fit(x, y, epochs=1, batch_size=32, validation_split=0.25, verbose=0,
+                        class_weight={0: 50.0, 1: 1.0, 2: 1.0})
+    assert history.history["val_loss"][-1] == pytest.approx(
+        model.evaluate(x[150:], y[150:], verbose=0)[0], rel=1e-6)
+
+
+def test_loss_weights_as_a_list_weight_each_output():
+    set_random_seed(0)
+    inputs = fnnet.Input((8,))
+    hidden = layers.Dense(4, activation="relu")(inputs)
+    model = models.Model(inputs, [layers.Dense(3, name="a")(hidden),
+                                  layers.Dense(3, name="b")(hidden)])
+    model.compile(optimizer="sgd", loss=["mse", "mae"], loss_weights=[0.3, 2.0])
+    x, y = make_data(32)
+    targets = [np.eye(3, dtype=np.float32)[y], np.ones((32, 3), np.float32)]
+    logs = model.evaluate(x, targets, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(0.3 * logs["a_loss"] + 2.0 * logs["b_loss"], rel=1e-5)
+
+
 def test_last_partial_batch_is_trained_on_exactly():
     """fit without shuffling equals the pure step on slices [0:32], [32:64], [64:70]."""
     x, y = make_data(70)

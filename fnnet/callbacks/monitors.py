@@ -119,8 +119,8 @@ class EarlyStopping(Callback):
         self._reset()
 
     def _reset(self) -> None:
-        # Keras 3 does not reset `best` here, so a reused instance compares against the previous
-        # run; we reset it so an instance can be passed to several `fit` calls.
+        # As Keras 3's on_train_begin: an instance can be passed to several `fit` calls. (Keras
+        # starts `best` at None, so a NaN first value becomes the best; see the README.)
         self.wait = 0
         self.stopped_epoch = 0
         self.best = math.inf if self.mode == "min" else -math.inf

@@ -412,10 +412,14 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
         data = n = None
     split_val = None
     if not streaming:
-        x, y, sw = session.prepare(where, x, y, sample_weight, class_weight)
-        if validation_split and validation_data is None:
+        split = bool(validation_split) and validation_data is None
+        # As Keras: class_weight weights the training rows only, never the validation split.
+        x, y, sw = session.prepare(where, x, y, sample_weight, None if split else class_weight)
+        if split:
             (x, y, sw), split_val = _split_validation(x, y, sw, validation_split)
             split_val = place(session, *split_val)
+            if class_weight is not None:
+                x, y, sw = session.prepare(where, x, y, sw, class_weight, check_values=False)
         n = rows(x)
         batch_size = min(batch_size, n)  # as Keras: never a batch larger than the data
         steps = -(-n // batch_size)
