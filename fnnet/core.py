@@ -293,9 +293,12 @@ class Layer:
             )
         object.__setattr__(self, key, value)
 
-    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+    def __call__(self, inputs: Any, *more: Any, **kwargs: Any) -> Any:
         """Calls the layer on symbolic tensors (``fnnet.Input(...)``), to build a functional
-        model; for arrays use the pure ``apply``."""
+        model; for arrays use the pure ``apply``. Several inputs come as a list, or as
+        positional arguments, as Keras writes ``attention(query, value)``."""
+        if more:
+            inputs = [inputs, *more]
         for leaf in jax.tree.leaves(inputs, is_leaf=lambda v: hasattr(v, "__fnnet_symbolic__")):
             if hasattr(leaf, "__fnnet_symbolic__"):
                 if kwargs:

@@ -11,7 +11,7 @@ import test_layers as harness
 from _keras_ref import keras, lenient, run, run_fresh, weights_of
 from test_layers import BATCH, KEY, Case
 
-from fnnet import Masked, fan_out, models, serial
+from fnnet import Masked, fan_out, layers, models, serial
 from fnnet.layers import AdditiveAttention, Attention, MultiHeadAttention
 
 CASES = [  # one case through all three layers: each compiled case costs seconds
@@ -261,3 +261,17 @@ def test_apply_errors():
     with pytest.raises(ValueError, match=r"MultiHeadAttention\(2, 3\) has dropout=0\.5 and needs "
                                          r"an rng when training=True"):
         mha.apply(params, state, jnp.ones((2, 4, 6)), training=True)
+
+
+def test_keras_call_form_attention_of_query_and_value_in_a_functional_model():
+    """Keras writes ``mha(query, value)``; fnnet takes it as well as ``mha([query, value])``,
+    and ``layers.Input`` is ``fnnet.Input``, as ``keras.layers.Input`` is ``keras.Input``."""
+    query, value = layers.Input((4, 6)), layers.Input((5, 6))
+    mha = MultiHeadAttention(2, 3)
+    positional = models.Model([query, value], mha(query, value))
+    listed = models.Model([query, value], mha([query, value]))
+    rng = np.random.default_rng(0)
+    xs = [rng.random((2, 4, 6), dtype=np.float32), rng.random((2, 5, 6), dtype=np.float32)]
+    listed.set_weights(positional.get_weights())
+    np.testing.assert_array_equal(positional.predict(xs, verbose=0),
+                                  listed.predict(xs, verbose=0))

@@ -1,5 +1,7 @@
 """Layers with Keras's names, arguments and defaults; each returns a :class:`fnnet.Layer`."""
 
+# keras.layers.Input as well as keras.Input (a symbolic input, not a layer: not in __all__).
+from fnnet.graph import Input as Input
 from fnnet.layers.attention import (
     AdditiveAttention,
     Attention,
