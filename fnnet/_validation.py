@@ -63,12 +63,13 @@ def _as_array(where: str, argument: str, value: Any, check_values: bool = True) 
                          f"example.")
     if not check_values:  # a memmap streamed batch by batch: values are checked per batch
         return arr
-    # Fast path: a sum is finite when every element is (one pass, no temporary); only a
-    # non-finite sum (NaN/Inf present, or a rare overflow) pays for the element-wise check.
+    # Fast path: a sum is finite when every element is (one pass in the array's own dtype, no
+    # temporary: NaN and Inf propagate through it); only a non-finite sum (NaN/Inf present, or
+    # an overflow of huge finite values) pays for the element-wise check.
     if isinstance(arr, jax.Array):
         finite = np.dtype(arr.dtype).kind != "f" or bool(jnp.isfinite(arr).all())
     else:
-        finite = arr.dtype.kind != "f" or np.isfinite(arr.sum(dtype=np.float64)) \
+        finite = arr.dtype.kind != "f" or np.isfinite(arr.sum()) \
             or np.isfinite(arr).all()
     if not finite:
         bad = np.argwhere(~np.isfinite(np.asarray(arr)))[0]

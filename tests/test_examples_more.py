@@ -88,7 +88,7 @@ def test_addition_rnn_refuses_more_sums_than_exist():
         example.generate_sums(3000, 2, np.random.default_rng(0))
 
 
-@pytest.mark.slow
+@pytest.mark.extended
 def test_addition_rnn_learns_two_digit_sums():
     result = load_example("addition_rnn").main(
         ["--digits", "2", "--samples", "2200", "--test-samples", "300", "--epochs", "50",
@@ -108,7 +108,7 @@ def test_text_classification_takes_the_standin_offline(offline, capsys):
     assert sorted(res["history"]) == ["accuracy", "loss", "val_accuracy", "val_loss"]
 
 
-@pytest.mark.slow
+@pytest.mark.extended
 def test_text_classification_both_models_learn_the_standin(offline):
     result = load_example("text_classification").main(
         ["--epochs", "3", "--samples", "2000", "--maxlen", "60", "--batch-size", "32"])

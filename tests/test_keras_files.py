@@ -151,7 +151,8 @@ def image_zoo():
     return km, [rand(2, 8, 8, 3), rand(2, 4, 4, 4, 2)]
 
 
-# The zoos cover every weight layout but build many Keras layers (slow on 2 cores): CI runs them.
+# The zoos cover every weight layout but build many Keras layers (minutes on 2 cores): marked
+# extended, .ci/run-extended runs them.
 CASES = {f.__name__: f for f in (convnet, multi_io, text, attention)}
 SLOW_CASES = {f.__name__: f for f in (sequence_zoo, image_zoo)}
 
@@ -188,7 +189,7 @@ def keras_files(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("case", [*CASES, *(pytest.param(c, marks=pytest.mark.slow)
+@pytest.mark.parametrize("case", [*CASES, *(pytest.param(c, marks=pytest.mark.extended)
                                             for c in SLOW_CASES)])
 def test_keras_files_load_in_fnnet_and_fnnet_weights_load_in_keras(case, keras_files, tmp_path):
     km, x, archive, weights, expected = keras_files(case)

@@ -11,7 +11,7 @@ softmax)`` on 60 examples in batches of 16 (a partial last batch of 12), 2 epoch
 The default run has the three ``CORE`` cases, which between them cover every deviation that
 issue 10 found (each was a bug, now fixed); the matrix over losses, optimizers, schedules,
 metrics, weighting, validation, normalization, callbacks, multi-output, convolutional and
-recurrent networks is marked ``slow`` (CI runs it: ``pytest -m slow tests/test_keras_parity.py``).
+recurrent networks is marked ``extended`` (``.ci/run-extended`` runs it: ``pytest -m extended``).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def check(case: Case) -> None:
     assert_agree(keras_run, fnnet_run, weights=case.weights)
 
 
-# Every case is marked slow (run in CI) but the few of the default run (well under a minute on 2
-# cores), which together cover each deviation the issue named: a case costs its compilations
+# Every case is marked extended (.ci/run-extended) but the few of the default run (well under
+# a minute on 2 cores), which together cover each deviation the issue named: a case costs its compilations
 # (fnnet's train, evaluate and predict programs; Keras's ops), so the full matrix (every loss,
 # optimizer, schedule, metric, callback and kind of network) takes minutes. See CORE below.
 FAST = {"core/BatchNormalization/class_weight/validation_split/EarlyStopping/SGD-nesterov",
@@ -50,7 +50,7 @@ FAST = {"core/BatchNormalization/class_weight/validation_split/EarlyStopping/SGD
 
 
 def _case(id_: str, **kwargs) -> pytest.param:
-    marks = () if id_ in FAST else (pytest.mark.slow,)
+    marks = () if id_ in FAST else (pytest.mark.extended,)
     return pytest.param(Case(**kwargs), id=id_, marks=marks)
 
 
@@ -346,13 +346,13 @@ def test_networks(case):
 
 
 # ------------------------------------------------------------------------------ dropout
-@pytest.mark.slow
+@pytest.mark.extended
 def test_dropout_at_rate_zero_trains_as_without_it():
     check(Case(layers=(_dense(HIDDEN, "relu"), make("layers.Dropout", rate=0.0),
                        _dense(CLASSES, "softmax")), compile={"optimizer": "sgd", **SPARSE}))
 
 
-@pytest.mark.slow
+@pytest.mark.extended
 def test_dropout_is_off_in_evaluate_and_predict():
     # Dropout's masks come from each library's own random streams, so training differs; with a
     # zero learning rate the weights do not move and evaluate/predict (no dropout) must agree.
