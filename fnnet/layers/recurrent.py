@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -321,14 +322,26 @@ def RNN(
     )
 
 
-def _layer(kind: str, cell: Layer, cell_config: dict, rnn_args: dict, extra: dict,
-           input_shape, name, trainable) -> Layer:
-    """``RNN(cell, **rnn_args)`` described as ``kind`` with Keras's flat config."""
-    layer = RNN(cell, **rnn_args, input_shape=input_shape, trainable=trainable)
-    config = {**cell_config, **rnn_args, **extra}
+_RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+             "zero_output_for_mask")
+
+
+def _layer(kind: str, cell_fn: Callable, args: dict) -> Layer:
+    """``RNN(cell_fn(...), ...)`` described as ``kind`` with Keras's flat config.
+
+    ``args`` is the flat layer's ``locals()``: the cell takes the arguments its signature
+    names (but the layer's ``name`` and ``trainable``), ``RNN`` takes ``_RNN_ARGS``.
+    """
+    cell_params = set(inspect.signature(cell_fn).parameters) - {"name", "trainable"}
+    cell = cell_fn(**{k: v for k, v in args.items() if k in cell_params})
+    rnn_args = {k: args[k] for k in _RNN_ARGS}
+    layer = RNN(cell, **rnn_args, input_shape=args["input_shape"], trainable=args["trainable"])
+    config = {**cell.config, **rnn_args}
+    if "use_cudnn" in args:
+        config["use_cudnn"] = _check_cudnn(kind, args["use_cudnn"])
     if layer.input_shape is not None:
         config["input_shape"] = layer.input_shape
-    return layer.replace(kind=kind, config=config, name=name)
+    return layer.replace(kind=kind, config=config, name=args["name"])
 
 
 _USE_CUDNN = ("auto", True, False)
@@ -380,20 +393,7 @@ def SimpleRNN(
         >>> shape, rnn.apply(params, state, jnp.ones((2, 5, 3)))[0].shape
         ((2, 4), (2, 4))
     """
-    cell_args = dict(
-        activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-        recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-        kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-        bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-        recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-        dropout=dropout, recurrent_dropout=recurrent_dropout, dtype=dtype,
-        param_dtype=param_dtype)
-    cell = SimpleRNNCell(units, **cell_args)
-    rnn_args = dict(return_sequences=return_sequences, return_state=return_state,
-                    go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                    zero_output_for_mask=zero_output_for_mask)
-    return _layer("SimpleRNN", cell, dict(cell.config), rnn_args, {}, input_shape, name,
-                  trainable)
+    return _layer("SimpleRNN", SimpleRNNCell, locals())
 
 
 def LSTM(
@@ -441,21 +441,7 @@ def LSTM(
         >>> shape, sorted(params)
         ((2, 5, 4), ['bias', 'kernel', 'recurrent_kernel'])
     """
-    cell = LSTMCell(
-        units, activation=activation, recurrent_activation=recurrent_activation,
-        use_bias=use_bias, kernel_initializer=kernel_initializer,
-        recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-        unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
-        recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-        kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-        bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-        dtype=dtype, param_dtype=param_dtype)
-    rnn_args = dict(return_sequences=return_sequences, return_state=return_state,
-                    go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                    zero_output_for_mask=zero_output_for_mask)
-    extra = {"use_cudnn": _check_cudnn("LSTM", use_cudnn)}
-    return _layer("LSTM", cell, dict(cell.config), rnn_args, extra, input_shape, name,
-                  trainable)
+    return _layer("LSTM", LSTMCell, locals())
 
 
 def GRU(
@@ -501,18 +487,4 @@ def GRU(
         >>> shapes, params["bias"].shape
         (((2, 4), (2, 4)), (2, 12))
     """
-    cell = GRUCell(
-        units, activation=activation, recurrent_activation=recurrent_activation,
-        use_bias=use_bias, kernel_initializer=kernel_initializer,
-        recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-        kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-        bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-        recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-        dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after,
-        dtype=dtype, param_dtype=param_dtype)
-    rnn_args = dict(return_sequences=return_sequences, return_state=return_state,
-                    go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                    zero_output_for_mask=zero_output_for_mask)
-    extra = {"use_cudnn": _check_cudnn("GRU", use_cudnn)}
-    return _layer("GRU", cell, dict(cell.config), rnn_args, extra, input_shape, name,
-                  trainable)
+    return _layer("GRU", GRUCell, locals())

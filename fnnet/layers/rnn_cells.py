@@ -42,7 +42,7 @@ as for any custom layer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -60,12 +60,6 @@ __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
 # recurrent_regularizer / recurrent_constraint.
 _KERAS_HOOK_NAMES = {"recurrent_kernel_regularizer": "recurrent_regularizer",
                      "recurrent_kernel_constraint": "recurrent_constraint"}
-
-
-def _hooks(regularizers: dict, constraints: dict) -> tuple[dict, Any, Any]:
-    config, regularizer, constraint = weight_hooks(regularizers, constraints)
-    config = {_KERAS_HOOK_NAMES.get(k, k): v for k, v in config.items() if v is not None}
-    return config, regularizer, constraint
 
 
 def _step_shapes(label: str, input_shape: Any, n_states: int, units: int) -> tuple:
@@ -118,18 +112,86 @@ def _project(v, masks, weight, n):
     return per_gate.reshape(v.shape[0], -1)
 
 
-def _make_cell(kind: str, label: str, units: int, n_gates: int, n_states: int, step: Callable,
-               *, use_bias: bool, bias_shape: tuple, bias_init: Callable, kernel_init: Callable,
-               recurrent_init: Callable, dropout: float, recurrent_dropout: float,
-               per_gate_masks: bool, policy, store, config: dict, regularizer, constraint,
-               name, trainable) -> Layer:
-    """A cell layer from ``step(params, x, carry, x_masks, h_masks) -> (y, carry)``."""
+class _CellSpec(NamedTuple):
+    """What every built-in cell checks and records the same way, from Keras's shared arguments."""
+
+    kind: str
+    label: str
+    units: int
+    activation: Callable
+    recurrent_activation: Callable | None
+    use_bias: bool
+    kernel_init: Callable
+    recurrent_init: Callable
+    bias_init: Callable
+    dropout: float
+    recurrent_dropout: float
+    regularizer: Any
+    constraint: Any
+    policy: Any
+    store: Any
+    config: dict
+
+
+def _cell_spec(kind: str, units: int, args: dict) -> _CellSpec:
+    """Checks the arguments the three cells share (``args`` is the cell's ``locals()``)."""
+    label = f"{kind}({units})"
+    _check_positive_int(kind, "units", units, f"{kind}(32)")
+    act = activations_lib.get(args["activation"])
+    rec_act = (activations_lib.get(args["recurrent_activation"])
+               if "recurrent_activation" in args else None)
+    use_bias = check_bool(label, "use_bias", args["use_bias"])
+    kernel_init, recurrent_init, bias_init = [
+        initializers_lib.get(args[k]) for k in ("kernel_initializer", "recurrent_initializer",
+                                                "bias_initializer")]
+    dropout = check_rate(label, "dropout", args["dropout"])
+    recurrent_dropout = check_rate(label, "recurrent_dropout", args["recurrent_dropout"])
+    arg_prefix = {"kernel": "kernel", "recurrent_kernel": "recurrent", "bias": "bias"}
+    hook_config, regularizer, constraint = weight_hooks(
+        {param: args[f"{a}_regularizer"] for param, a in arg_prefix.items()},
+        {param: args[f"{a}_constraint"] for param, a in arg_prefix.items()})
+    hook_config = {_KERAS_HOOK_NAMES.get(k, k): v for k, v in hook_config.items()
+                   if v is not None}
+    param_dtype = args["param_dtype"]
+    policy, _, store = mixed_precision.resolve(args["dtype"], param_dtype)
+    config = {
+        "units": units,
+        "activation": activations_lib.serialize(act) or act,
+        "use_bias": use_bias,
+        "kernel_initializer": initializers_lib.serialize(kernel_init) or kernel_init,
+        "recurrent_initializer": initializers_lib.serialize(recurrent_init) or recurrent_init,
+        "bias_initializer": initializers_lib.serialize(bias_init) or bias_init,
+        **hook_config,
+        "dropout": dropout,
+        "recurrent_dropout": recurrent_dropout,
+        **mixed_precision.config_entry(policy, param_dtype, policy.variable_dtype),
+    }
+    if rec_act is not None:
+        config["recurrent_activation"] = activations_lib.serialize(rec_act) or rec_act
+    return _CellSpec(kind, label, units, act, rec_act, use_bias, kernel_init, recurrent_init,
+                     bias_init, dropout, recurrent_dropout, regularizer, constraint, policy,
+                     store, config)
+
+
+def _make_cell(spec: _CellSpec, n_gates: int, n_states: int, step: Callable, *,
+               bias_shape: tuple, extra_config: dict | None = None,
+               bias_init: Callable | None = None, name, trainable) -> Layer:
+    """A cell layer from ``step(params, x, carry, x_masks, h_masks) -> (y, carry)``.
+
+    With ``recurrent_dropout`` each of the ``n_gates`` blocks gets its own masks when there is
+    more than one gate, as in Keras (its ``implementation=1``); otherwise one mask is shared.
+    """
+    label, units, use_bias, policy = spec.label, spec.units, spec.use_bias, spec.policy
+    dropout, recurrent_dropout = spec.dropout, spec.recurrent_dropout
+    per_gate_masks = n_gates > 1 and recurrent_dropout > 0
+    bias_init = bias_init or spec.bias_init
 
     def init(rng, input_shape):
         x_shape, carry = _step_shapes(label, input_shape, n_states, units)
         shapes = ((x_shape[1], n_gates * units), (units, n_gates * units),
                   bias_shape if use_bias else None)
-        params = _make_params(rng, kernel_init, recurrent_init, bias_init, shapes, store)
+        params = _make_params(rng, spec.kernel_init, spec.recurrent_init, bias_init, shapes,
+                              spec.store)
         return ((x_shape[0], units), carry), params, ()
 
     def apply(params, state, inputs, *, rng=None, training=False):
@@ -169,24 +231,10 @@ def _make_cell(kind: str, label: str, units: int, n_gates: int, n_states: int, s
         y, new_carry = step(cast, x, carry, x_masks, h_masks)
         return (y, new_carry), state
 
-    return Layer(init, apply, name=name, kind=kind, config=config, regularizer=regularizer,
-                 constraint=constraint, trainable=trainable)
-
-
-def _common_config(units, activation_fn, use_bias, kernel_init, recurrent_init, bias_init,
-                   hook_config, dropout, recurrent_dropout, policy, param_dtype) -> dict:
-    return {
-        "units": units,
-        "activation": activations_lib.serialize(activation_fn) or activation_fn,
-        "use_bias": use_bias,
-        "kernel_initializer": initializers_lib.serialize(kernel_init) or kernel_init,
-        "recurrent_initializer": initializers_lib.serialize(recurrent_init) or recurrent_init,
-        "bias_initializer": initializers_lib.serialize(bias_init) or bias_init,
-        **hook_config,
-        "dropout": dropout,
-        "recurrent_dropout": recurrent_dropout,
-        **mixed_precision.config_entry(policy, param_dtype, policy.variable_dtype),
-    }
+    return Layer(init, apply, name=name, kind=spec.kind,
+                 config={**spec.config, **(extra_config or {})},
+                 regularizer=spec.regularizer, constraint=spec.constraint,
+                 trainable=trainable)
 
 
 def _bias(row: jax.Array) -> jax.Array:
@@ -243,20 +291,8 @@ def SimpleRNNCell(
         >>> y.shape, bool((y == h).all())
         ((2, 4), True)
     """
-    label = f"SimpleRNNCell({units})"
-    _check_positive_int("SimpleRNNCell", "units", units, "SimpleRNNCell(32)")
-    act = activations_lib.get(activation)
-    use_bias = check_bool(label, "use_bias", use_bias)
-    inits = [initializers_lib.get(i) for i in (kernel_initializer, recurrent_initializer,
-                                               bias_initializer)]
-    dropout = check_rate(label, "dropout", dropout)
-    recurrent_dropout = check_rate(label, "recurrent_dropout", recurrent_dropout)
-    hook_config, regularizer, constraint = _hooks(
-        {"kernel": kernel_regularizer, "recurrent_kernel": recurrent_regularizer,
-         "bias": bias_regularizer},
-        {"kernel": kernel_constraint, "recurrent_kernel": recurrent_constraint,
-         "bias": bias_constraint})
-    policy, _, store = mixed_precision.resolve(dtype, param_dtype)
+    spec = _cell_spec("SimpleRNNCell", units, locals())
+    act, use_bias = spec.activation, spec.use_bias
 
     def step(p, x, carry, x_masks, h_masks):
         h = _project(x, x_masks, p["kernel"], 1)
@@ -265,14 +301,7 @@ def SimpleRNNCell(
         out = act(h + _project(carry[0], h_masks, p["recurrent_kernel"], 1))
         return out, (out,)
 
-    config = _common_config(units, act, use_bias, *inits, hook_config, dropout, recurrent_dropout,
-                            policy, param_dtype)
-    return _make_cell("SimpleRNNCell", label, units, 1, 1, step, use_bias=use_bias,
-                      bias_shape=(units,), bias_init=inits[2], kernel_init=inits[0],
-                      recurrent_init=inits[1], dropout=dropout,
-                      recurrent_dropout=recurrent_dropout, per_gate_masks=False, policy=policy,
-                      store=store, config=config, regularizer=regularizer,
-                      constraint=constraint, name=name, trainable=trainable)
+    return _make_cell(spec, 1, 1, step, bias_shape=(units,), name=name, trainable=trainable)
 
 
 def LSTMCell(
@@ -326,23 +355,10 @@ def LSTMCell(
         >>> carry_shapes, params["kernel"].shape, params["bias"][4:8].tolist()
         (((2, 4), (2, 4)), (3, 16), [1.0, 1.0, 1.0, 1.0])
     """
-    label = f"LSTMCell({units})"
-    _check_positive_int("LSTMCell", "units", units, "LSTMCell(32)")
-    act = activations_lib.get(activation)
-    rec_act = activations_lib.get(recurrent_activation)
-    use_bias = check_bool(label, "use_bias", use_bias)
-    unit_forget_bias = check_bool(label, "unit_forget_bias", unit_forget_bias)
-    kernel_init, recurrent_init, bias_init = [
-        initializers_lib.get(i) for i in (kernel_initializer, recurrent_initializer,
-                                          bias_initializer)]
-    dropout = check_rate(label, "dropout", dropout)
-    recurrent_dropout = check_rate(label, "recurrent_dropout", recurrent_dropout)
-    hook_config, regularizer, constraint = _hooks(
-        {"kernel": kernel_regularizer, "recurrent_kernel": recurrent_regularizer,
-         "bias": bias_regularizer},
-        {"kernel": kernel_constraint, "recurrent_kernel": recurrent_constraint,
-         "bias": bias_constraint})
-    policy, _, store = mixed_precision.resolve(dtype, param_dtype)
+    spec = _cell_spec("LSTMCell", units, locals())
+    act, rec_act, use_bias, bias_init = (spec.activation, spec.recurrent_activation,
+                                         spec.use_bias, spec.bias_init)
+    unit_forget_bias = check_bool(spec.label, "unit_forget_bias", unit_forget_bias)
 
     def step(p, x, carry, x_masks, h_masks):
         h, c = carry
@@ -354,10 +370,6 @@ def LSTMCell(
         h = rec_act(z_o) * act(c)
         return h, (h, c)
 
-    config = _common_config(units, act, use_bias, kernel_init, recurrent_init, bias_init,
-                            hook_config, dropout, recurrent_dropout, policy, param_dtype)
-    config["recurrent_activation"] = activations_lib.serialize(rec_act) or rec_act
-    config["unit_forget_bias"] = unit_forget_bias
     def lstm_bias_init(key, shape, dtype):
         if not unit_forget_bias:
             return bias_init(key, shape, dtype)
@@ -365,12 +377,8 @@ def LSTMCell(
         return jnp.concatenate([bias_init(k1, (units,), dtype), jnp.ones((units,), dtype),
                                 bias_init(k2, (2 * units,), dtype)])
 
-    return _make_cell("LSTMCell", label, units, 4, 2, step, use_bias=use_bias,
-                      bias_shape=(4 * units,), bias_init=lstm_bias_init, kernel_init=kernel_init,
-                      recurrent_init=recurrent_init, dropout=dropout,
-                      recurrent_dropout=recurrent_dropout,
-                      per_gate_masks=recurrent_dropout > 0, policy=policy, store=store,
-                      config=config, regularizer=regularizer, constraint=constraint, name=name,
+    return _make_cell(spec, 4, 2, step, bias_shape=(4 * units,), bias_init=lstm_bias_init,
+                      extra_config={"unit_forget_bias": unit_forget_bias}, name=name,
                       trainable=trainable)
 
 
@@ -420,23 +428,9 @@ def GRUCell(
         >>> layers.GRUCell(4, reset_after=False).init(jax.random.key(0), (2, 3))[1]["bias"].shape
         (12,)
     """
-    label = f"GRUCell({units})"
-    _check_positive_int("GRUCell", "units", units, "GRUCell(32)")
-    act = activations_lib.get(activation)
-    rec_act = activations_lib.get(recurrent_activation)
-    use_bias = check_bool(label, "use_bias", use_bias)
-    reset_after = check_bool(label, "reset_after", reset_after)
-    kernel_init, recurrent_init, bias_init = [
-        initializers_lib.get(i) for i in (kernel_initializer, recurrent_initializer,
-                                          bias_initializer)]
-    dropout = check_rate(label, "dropout", dropout)
-    recurrent_dropout = check_rate(label, "recurrent_dropout", recurrent_dropout)
-    hook_config, regularizer, constraint = _hooks(
-        {"kernel": kernel_regularizer, "recurrent_kernel": recurrent_regularizer,
-         "bias": bias_regularizer},
-        {"kernel": kernel_constraint, "recurrent_kernel": recurrent_constraint,
-         "bias": bias_constraint})
-    policy, _, store = mixed_precision.resolve(dtype, param_dtype)
+    spec = _cell_spec("GRUCell", units, locals())
+    act, rec_act, use_bias = spec.activation, spec.recurrent_activation, spec.use_bias
+    reset_after = check_bool(spec.label, "reset_after", reset_after)
 
     def step(p, x, carry, x_masks, h_masks):
         (h,) = carry
@@ -465,15 +459,6 @@ def GRUCell(
         h = z * h + (1 - z) * hh
         return h, (h,)
 
-    config = _common_config(units, act, use_bias, kernel_init, recurrent_init, bias_init,
-                            hook_config, dropout, recurrent_dropout, policy, param_dtype)
-    config["recurrent_activation"] = activations_lib.serialize(rec_act) or rec_act
-    config["reset_after"] = reset_after
-    return _make_cell("GRUCell", label, units, 3, 1, step, use_bias=use_bias,
+    return _make_cell(spec, 3, 1, step,
                       bias_shape=(2, 3 * units) if reset_after else (3 * units,),
-                      bias_init=bias_init, kernel_init=kernel_init,
-                      recurrent_init=recurrent_init, dropout=dropout,
-                      recurrent_dropout=recurrent_dropout,
-                      per_gate_masks=recurrent_dropout > 0, policy=policy, store=store,
-                      config=config, regularizer=regularizer, constraint=constraint, name=name,
-                      trainable=trainable)
+                      extra_config={"reset_after": reset_after}, name=name, trainable=trainable)
