@@ -599,6 +599,8 @@ def test_crossentropies_equal_numpy(t, p):
 @example(t=np.full((3, 4), 1.6288997e-79), p=np.ones((3, 4)))
 # A float32 subnormal label: non-zero in numpy's float32, flushed to 0 by XLA on CPU.
 @example(t=np.pad(np.full((1, 1), 5.87747175e-39), ((0, 2), (0, 3))), p=np.ones((3, 4)))
+# Found by random search: Keras's log_cosh form cancels to -6e-8 at x = 1e-7.
+@example(t=np.full((3, 4), 1e-7), p=np.zeros((3, 4)))
 def test_regression_losses_property(t, p):
     t, p = as_f32_then_64(t, p)
     for name in ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "hinge"):
@@ -627,3 +629,16 @@ def test_overlap_and_focal_losses_property(t, p):
         out = np.asarray(losses.get(name)(f32(t), f32(p)))
         assert np.all(np.isfinite(out))
         np.testing.assert_allclose(out, NP_MORE[name](t, p), rtol=1e-4, atol=1e-5)
+
+
+def test_log_cosh_is_accurate_and_never_negative_for_small_differences():
+    x = np.concatenate([-np.logspace(-12, 1.7, 80), [0.0, 9.99, 10.0], np.logspace(-12, 1.7, 80)])
+    x = x.astype(np.float32)
+    out = np.asarray(losses.log_cosh(jnp.zeros((x.size, 1)), jnp.asarray(x)[:, None]))
+    x64 = x.astype(np.float64)
+    # log(cosh(x)) = log1p(expm1(|x|) ** 2 / (2 e^|x|)) in float64, free of the cancellation.
+    ref = np.log1p(np.expm1(np.abs(x64)) ** 2 / (2.0 * np.exp(np.abs(x64))))
+    assert np.all(out >= 0)
+    np.testing.assert_allclose(out, ref, rtol=2e-6, atol=0)
+    grad = jax.vmap(jax.grad(lambda v: losses.log_cosh(jnp.zeros((1,)), v[None])[0]))(x)
+    np.testing.assert_allclose(grad, np.tanh(x64), rtol=1e-5, atol=1e-7)

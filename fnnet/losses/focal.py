@@ -19,7 +19,14 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from fnnet.losses.shapes import EPSILON, as_floats, check_same_shape, elementwise
+from fnnet.losses.shapes import (
+    EPSILON,
+    as_floats,
+    check_same_shape,
+    clipped_binary_crossentropy,
+    elementwise,
+    smooth_labels,
+)
 
 __all__ = ["binary_focal_crossentropy", "categorical_focal_crossentropy"]
 
@@ -60,12 +67,10 @@ def binary_focal_crossentropy(
         Array([0.1733, 0.1733], dtype=float32)
     """
     y_true, y_pred = elementwise("binary_focal_crossentropy", y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    y_true = smooth_labels(y_true, label_smoothing, 2)
     if from_logits:
         y_pred = jax.nn.sigmoid(y_pred)
-    p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
-    bce = -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
+    bce = clipped_binary_crossentropy(y_true, y_pred)
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     if isinstance(gamma, (int, float)) and gamma == 0:
         # x ** 0 is 1, but its gradient 0 * x ** -1 is NaN at p_t = 1 (Keras gives NaN there).
@@ -112,9 +117,7 @@ def categorical_focal_crossentropy(
     check_same_shape(
         "categorical_focal_crossentropy", y_true, y_pred,
         "Pass one-hot targets with one column per class, e.g. fnnet.utils.to_categorical(y).")
-    if label_smoothing:
-        num_classes = y_pred.shape[axis]
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    y_true = smooth_labels(y_true, label_smoothing, y_pred.shape[axis])
     if from_logits:
         y_pred = jax.nn.softmax(y_pred, axis=axis)
     p = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)

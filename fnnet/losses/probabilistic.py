@@ -17,7 +17,14 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from fnnet.losses.shapes import EPSILON, as_floats, check_same_shape, elementwise
+from fnnet.losses.shapes import (
+    EPSILON,
+    as_floats,
+    check_same_shape,
+    clipped_binary_crossentropy,
+    elementwise,
+    smooth_labels,
+)
 
 __all__ = [
     "categorical_crossentropy",
@@ -70,9 +77,7 @@ def categorical_crossentropy(
         "categorical_crossentropy", y_true, y_pred,
         "For integer class labels of shape (batch,) use sparse_categorical_crossentropy; "
         "for one-hot targets, pass y_true with one column per class.")
-    if label_smoothing:
-        num_classes = y_pred.shape[axis]
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    y_true = smooth_labels(y_true, label_smoothing, y_pred.shape[axis])
     return -jnp.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
 
 
@@ -174,13 +179,11 @@ def binary_crossentropy(
         Array([0.1054, 0.2231], dtype=float32)
     """
     y_true, y_pred = elementwise("binary_crossentropy", y_true, y_pred)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    y_true = smooth_labels(y_true, label_smoothing, 2)
     if from_logits:
         bce = -y_true * jax.nn.log_sigmoid(y_pred) - (1.0 - y_true) * jax.nn.log_sigmoid(-y_pred)
     else:
-        p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
-        bce = -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
+        bce = clipped_binary_crossentropy(y_true, y_pred)
     return jnp.mean(bce, axis=axis)
 
 

@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-__all__ = ["EPSILON", "as_floats", "check_same_shape", "elementwise", "squeeze_or_expand"]
+__all__ = ["EPSILON", "as_floats", "check_same_shape", "elementwise", "smooth_labels",
+           "squeeze_or_expand", "clipped_binary_crossentropy"]
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities before a log.
 
@@ -117,3 +118,30 @@ def elementwise(where: str, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[jax.A
     if y_pred.ndim == 1:  # one value per example
         y_true, y_pred = y_true[:, None], y_pred[:, None]
     return y_true, y_pred
+
+
+def smooth_labels(y_true: jax.Array, label_smoothing: float, num_classes: int) -> jax.Array:
+    """Keras's label smoothing: ``y * (1 - s) + s / num_classes`` (2 classes for binary losses).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> smooth_labels(jnp.array([1.0, 0.0]), 0.5, 2).tolist()
+        [0.75, 0.25]
+    """
+    if not label_smoothing:
+        return y_true
+    return y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+
+
+def clipped_binary_crossentropy(y_true: jax.Array, p: jax.Array) -> jax.Array:
+    """Elementwise ``-(y log p + (1 - y) log(1 - p))`` with ``p`` clipped to ``[1e-7, 1 - 1e-7]``.
+
+    Keras's probability form, shared by the binary cross-entropy and its focal variant.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> clipped_binary_crossentropy(jnp.array([1.0]), jnp.array([1.0]))
+        Array([1.1920929e-07], dtype=float32)
+    """
+    p = jnp.clip(p, EPSILON, 1.0 - EPSILON)
+    return -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
