@@ -9,6 +9,7 @@ Tests skip cleanly without Keras.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import jax
@@ -134,7 +135,9 @@ def test_two_metrics_of_one_name_are_refused_not_renumbered():
     with lenient():
         theirs = CompileMetrics(["precision", k.metrics.Precision(thresholds=0.3)], None)
         theirs.build(np.zeros((2, 1), np.float32), np.zeros((2, 1), np.float32))
-        assert sorted(theirs.result()) == ["precision", "precision_1"]
+        first, second = sorted(theirs.result())
+        # the suffix counts Precision objects made so far in the process, in some versions
+        assert first == "precision" and re.fullmatch(r"precision_\d+", second), second
 
 
 @pytest.mark.parametrize("name", ["Dice", "Tversky"])
