@@ -6,6 +6,7 @@ The model is itself a :class:`fnnet.Layer`: ``model.init``/``model.apply`` are t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -193,12 +194,19 @@ class Sequential(Model):
         old = self._ts
         key = utils.next_key() if old is None else old.rng
         init_key, train_key = jax.random.split(key)
-        keys = jax.random.split(init_key, len(self.layers))
+        # fold_in rather than split(init_key, n): split compiles once per n, and a Sequential
+        # built layer by layer would compile it for every n up to its length.
+        keys = [jax.random.fold_in(init_key, i) for i in range(len(self.layers))]
         params, states, shapes = [], [], []
         cur = shape
+        built = () if old is None else old.params
         for i, (layer, k) in enumerate(zip(self.layers, keys, strict=True)):
+            where = f"Sequential {self.name!r}"
             try:
-                cur, p, s = init_layer(layer, k, cur, f"Sequential {self.name!r}")
+                if i < len(built) and (kept := _kept(layer, k, cur, where, old, i)) is not None:
+                    cur, p, s = kept
+                else:
+                    cur, p, s = init_layer(layer, k, cur, where)
             except ValueError as err:
                 raise ValueError(f"Layer {layer.name!r} (#{i}, {layer.kind}): {err}") from None
             params.append(p)
@@ -207,3 +215,29 @@ class Sequential(Model):
         self._declared_input = shape[1:]
         self._output_shapes = shapes
         self._set_built(params, states, train_key, old)
+
+
+def _kept(layer: Layer, key: jax.Array, input_shape: Any, where: str, old: Any, i: int
+          ) -> tuple | None:
+    """``(output_shape, params, state)`` of a layer built before, if its weights are kept.
+
+    A layer keeps its weights when a rebuild gives it params of the same shapes (the rule of
+    ``Model._set_built``). Checking that needs only shapes, so the init is traced abstractly
+    rather than run: adding layers one by one (``Sequential([...])`` does) stays one real
+    init per layer instead of one per layer per addition. None: initialize for real.
+    """
+    out = {}
+
+    def abstract(k):
+        out["shape"], p, s = init_layer(layer, k, input_shape, where)
+        return p, s
+
+    try:
+        p, s = jax.eval_shape(abstract, key)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+            jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError):
+        return None  # an init that needs concrete values: run it for real
+    same = functools.partial(jax.tree.map, lambda a: a.shape)
+    if same(p) != same(old.params[i]) or same(s) != same(old.state[i]):
+        return None
+    return out["shape"], old.params[i], old.state[i]
