@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
+from fnnet.layers import _conv_ops
 from fnnet.layers._conv_ops import conv
 from fnnet.layers._spatial import LAYOUTS
 
@@ -19,6 +20,15 @@ CASES = [  # rank, spatial size, kernel size, strides, padding, dilation, groups
     (1, (10,), (3,), (1,), [(4, 0)], (2,), 1),  # Conv1D's causal padding
     (3, (5, 4, 4), (2, 2, 2), (1, 1, 2), "SAME", (1, 1, 1), 1),
 ]
+
+
+@pytest.fixture(params=["canonical", "offsets"])
+def kernel_tangent(request, monkeypatch):
+    """Each test runs with each form of the kernel's tangent, whichever the shapes would pick."""
+    canonical = request.param == "canonical"
+    monkeypatch.setattr(_conv_ops, "_canonical_is_faster",
+                        lambda x, y, groups: canonical and groups == 1)
+    return request.param
 
 
 def reference(x, kernel, strides, padding, dilation, groups):
@@ -38,7 +48,8 @@ def operands(rank, size, kernel_size, groups, dtype=jnp.float32):
 @pytest.mark.parametrize(("rank", "size", "kernel_size", "strides", "padding", "dilation",
                           "groups"), CASES)
 def test_values_and_gradients_equal_conv_general_dilated(rank, size, kernel_size, strides,
-                                                         padding, dilation, groups):
+                                                         padding, dilation, groups,
+                                                         kernel_tangent):
     x, kernel = operands(rank, size, kernel_size, groups)
     args = (strides, padding, dilation)
 
@@ -58,7 +69,7 @@ def test_values_and_gradients_equal_conv_general_dilated(rank, size, kernel_size
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_second_order_and_forward_mode_match_finite_differences_in_float64():
+def test_second_order_and_forward_mode_match_finite_differences_in_float64(kernel_tangent):
     with jax.enable_x64():
         x, kernel = operands(2, (5, 5), (3, 3), 1, jnp.float64)
 
@@ -68,7 +79,7 @@ def test_second_order_and_forward_mode_match_finite_differences_in_float64():
         check_grads(jax.jit(f), (x, kernel), order=2, modes=("fwd", "rev"))
 
 
-def test_vmap_equals_a_loop():
+def test_vmap_equals_a_loop(kernel_tangent):
     x, kernel = operands(2, (6, 6), (3, 3), 1)
     kernels = jnp.stack([kernel, 2 * kernel])
 
@@ -81,7 +92,8 @@ def test_vmap_equals_a_loop():
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU compilation detail")
 @pytest.mark.parametrize("use_ours", [True, False])
-def test_kernel_gradient_inside_scan_compiles_to_canonical_convolutions_only(use_ours):
+def test_kernel_gradient_inside_scan_compiles_to_canonical_convolutions_only(use_ours,
+                                                                            kernel_tangent):
     """XLA:CPU canonicalizes convolutions only outside loops (jax-ml/jax#12868); the plain kernel
     gradient inside ``scan`` stays ``f01b_i01o->01bf`` and runs on the slow naive emitter. The
     ``use_ours=False`` case shows the check can fail."""
@@ -100,3 +112,12 @@ def test_kernel_gradient_inside_scan_compiles_to_canonical_convolutions_only(use
     labels = set(re.findall(r"dim_labels=([\w>-]+)", hlo))
     assert labels, "no convolution in the compiled loop"
     assert (labels == {"b01f_01io->b01f"}) is use_ours, labels
+
+
+@pytest.mark.parametrize(("channels", "size", "expected"), [
+    (1, (28, 28), True), (8, (12, 12), True), (64, (3, 3), True), (32, (11, 11), False)])
+def test_the_kernel_tangent_form_follows_the_shapes(channels, size, expected):
+    x = jnp.zeros((2, *size, channels))
+    y = jnp.zeros((2, *size, 4))
+    assert _conv_ops._canonical_is_faster(x, y, 1) is expected
+    assert _conv_ops._canonical_is_faster(x, y, 2) is False  # grouped: always the dots
