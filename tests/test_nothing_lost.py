@@ -155,10 +155,6 @@ def test_out_of_memory_leaves_the_model_whole():
         x = np.random.default_rng(0).random((20000, 256), dtype=np.float32)
         y = np.zeros(20000, np.int32)
         m.fit(x[:64], y[:64], epochs=1, batch_size=32, verbose=0)
-        # Compile the big batch's program first, without a limit: an older XLA compiling
-        # under the limit dies in LLVM ("Unable to allocate section memory"), which is not
-        # the failure this test is about. The run under the limit then fails to allocate.
-        m.fit(x, y, epochs=1, batch_size=20000, verbose=0)
         ts = m.train_state
         before = [np.array(a) for a in jax.tree.leaves(ts.replace(rng=jax.random.key_data(ts.rng)))]
         vm = int(re.search(r"VmSize:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
@@ -180,6 +176,10 @@ def test_out_of_memory_leaves_the_model_whole():
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=300, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    if "LLVM ERROR: Unable to allocate section memory" in out.stderr:
+        # Older XLA (jax 0.8) compiles the big batch's program under the limit and LLVM
+        # aborts the process: the failed allocation this test is about never happens.
+        pytest.skip("this XLA aborts in LLVM when compiling under an address-space limit")
     assert "RAISED JaxRuntimeError True" in out.stdout, out.stdout + out.stderr[-2000:]
     assert "SAME True" in out.stdout and "TRAINS True" in out.stdout
 
