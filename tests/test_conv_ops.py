@@ -121,3 +121,31 @@ def test_the_kernel_tangent_form_follows_the_shapes(channels, size, expected):
     y = jnp.zeros((2, *size, 4))
     assert _conv_ops._canonical_is_faster(x, y, 1) is expected
     assert _conv_ops._canonical_is_faster(x, y, 2) is False  # grouped: always the dots
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU compilation detail")
+@pytest.mark.parametrize("kind", ["DepthwiseConv2D", "SeparableConv2D", "Conv2D",
+                                  "two Conv2D"])
+def test_layer_gradients_inside_scan_compile_to_canonical_convolutions_only(kind):
+    """The layers that fit runs inside its epoch loop: no convolution left for the naive
+    emitter (before, a depthwise kernel's gradient was a batch-grouped convolution there, and
+    the gradient of a second convolution's input a ``b01f_01oi->b01f`` one)."""
+    import fnnet
+    from fnnet import layers
+
+    layer = {"DepthwiseConv2D": lambda: layers.DepthwiseConv2D(3, depth_multiplier=2),
+             "SeparableConv2D": lambda: layers.SeparableConv2D(4, 3),
+             "Conv2D": lambda: layers.Conv2D(4, 3),
+             "two Conv2D": lambda: fnnet.serial(layers.Conv2D(4, 3), layers.Conv2D(5, 3))}[kind]()
+    _, params, state = layer.init(jax.random.key(0), (2, 8, 8, 3))
+    x = jax.random.normal(jax.random.key(1), (2, 8, 8, 3))
+
+    def loop(params):
+        def step(p, _):
+            grads = jax.grad(lambda p: jnp.sum(layer.apply(p, state, x)[0] ** 2))(p)
+            return jax.tree.map(lambda a, g: a - 0.1 * g, p, grads), None
+        return jax.lax.scan(step, params, None, length=2)[0]
+
+    hlo = jax.jit(loop).lower(params).compile().as_text()
+    labels = set(re.findall(r"dim_labels=([\w>-]+)", hlo))
+    assert labels == {"b01f_01io->b01f"}, labels

@@ -20,7 +20,9 @@ forms whose transposes (the kernel gradient) XLA runs fast anywhere:
 
 The canonical form compiles in about half the time; which one runs faster depends on the
 shapes (:func:`_canonical_is_faster`), and grouped convolutions always take the dots. The
-input's tangent is the convolution itself, whose transpose JAX emits in canonical form. Values
+input's tangent is the convolution itself with the kernel laid out ``(*size, out, in)``, so that
+its transpose, the input gradient, is canonical too (from the usual layout JAX emits
+``b01f_01oi->b01f``, 2x slower in a loop). Values
 are those of ``conv_general_dilated``; forward and reverse mode, ``vmap`` and higher orders all
 work. On other platforms :func:`conv` is ``conv_general_dilated`` itself.
 """
@@ -71,7 +73,7 @@ def conv(x: jax.Array, kernel: jax.Array, strides: Sequence[int], padding: Any,
         y = plain(x, kernel)
         dy = jnp.zeros_like(y)
         if not isinstance(dx, SymbolicZero):
-            dy = dy + plain(dx, kernel)
+            dy = dy + _input_tangent(dx, kernel, strides, padding, dilation, groups)
         if not isinstance(dkernel, SymbolicZero):
             if _canonical_is_faster(x, y, groups):
                 dy = dy + _canonical(x, dkernel, strides, padding, dilation)
@@ -81,6 +83,22 @@ def conv(x: jax.Array, kernel: jax.Array, strides: Sequence[int], padding: Any,
 
     cpu.defjvp(cpu_jvp, symbolic_zeros=True)
     return jax.lax.platform_dependent(x, kernel, cpu=cpu, default=plain)
+
+
+def _input_tangent(dx, kernel, strides, padding, dilation, groups):
+    """``conv(dx, kernel)`` with the kernel laid out ``(*size, out, in)``.
+
+    JAX's input-gradient rule swaps the kernel's in and out entries: from the usual layout it
+    emits ``b01f_01oi->b01f``, which XLA:CPU runs about 2x slower inside a loop; from this one,
+    the canonical ``b01f_01io->b01f``.
+    """
+    rank = dx.ndim - 2
+    kt = jnp.transpose(kernel, (*range(rank), rank + 1, rank))
+    spec = (0, rank + 1, *range(1, rank + 1))
+    dn = jax.lax.ConvDimensionNumbers(lhs_spec=spec, rhs_spec=(rank, rank + 1, *range(rank)),
+                                      out_spec=spec)
+    return jax.lax.conv_general_dilated(dx, kt, strides, padding, rhs_dilation=dilation,
+                                        dimension_numbers=dn, feature_group_count=groups)
 
 
 def _canonical_is_faster(x: jax.Array, y: jax.Array, groups: int) -> bool:

@@ -4,7 +4,8 @@ DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D (channels-las
 A depthwise convolution filters each input channel on its own (``depth_multiplier`` filters per
 channel); a separable one follows it with a 1x1 convolution that mixes the channels. Both run
 on ``jax.lax.conv_general_dilated`` with ``feature_group_count`` equal to the input channels,
-as Keras's JAX backend does.
+as Keras's JAX backend does, through :func:`fnnet.layers._conv_ops.conv`, whose kernel
+gradient XLA:CPU runs fast inside ``fit``'s epoch loop too.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
-
 from fnnet.core import Layer
 from fnnet.layers import _spatial
+from fnnet.layers._conv_ops import conv
 from fnnet.layers._spatial import add_sections
 from fnnet.layers.convolutional import conv_layer
 from fnnet.layers.core import _check_positive_int
@@ -27,9 +27,7 @@ def _depthwise_forward(kernel, x, strides, padding, dilation, dimension_numbers)
     # Keras's layout (..., in, multiplier) as one group per input channel: (..., 1, in * mult).
     channels = x.shape[-1]
     kernel = kernel.reshape((*kernel.shape[:-2], 1, channels * kernel.shape[-1]))
-    return jax.lax.conv_general_dilated(
-        x, kernel, strides, padding.upper(), rhs_dilation=dilation,
-        dimension_numbers=dimension_numbers, feature_group_count=channels)
+    return conv(x, kernel, strides, padding.upper(), dilation, dimension_numbers, channels)
 
 
 def _window_args(kind, rank, kernel_size, strides, padding, data_format, dilation_rate,
@@ -202,8 +200,7 @@ def _separable(kind, rank, filters, kernel_size, strides, padding, data_format, 
 
     def forward(p, x):
         y = _depthwise_forward(p["depthwise_kernel"], x, strides, padding, dilation, layout)
-        return jax.lax.conv_general_dilated(y, p["pointwise_kernel"], (1,) * rank, "VALID",
-                                            dimension_numbers=layout)
+        return conv(y, p["pointwise_kernel"], (1,) * rank, "VALID", (1,) * rank, layout, 1)
 
     config = {"filters": filters, "kernel_size": kernel, "strides": strides, "padding": padding,
               "data_format": data_format, "dilation_rate": dilation,
