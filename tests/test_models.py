@@ -452,6 +452,35 @@ def test_add_errors():
         model.add(models.Input((3,)))
 
 
+
+def test_adding_layers_one_by_one_initializes_each_layer_once_and_keeps_earlier_weights():
+    real_inits = []
+
+    def counting(units):
+        dense = layers.Dense(units)
+
+        def init(rng, input_shape):
+            if not isinstance(rng, jax.core.Tracer):  # a real init, not a shape-only trace
+                real_inits.append(units)
+            return dense.init(rng, input_shape)
+
+        return fnnet.Layer(init, dense.apply, kind="Counting")
+
+    model = models.Sequential([counting(4), counting(5)])  # no input shape: nothing built yet
+    assert real_inits == []
+    model.build((None, 3))
+    assert real_inits == [4, 5]
+    first = jax.tree.map(np.asarray, model.train_state.params)
+    for units in (6, 7, 8):
+        model.add(counting(units))
+    assert real_inits == [4, 5, 6, 7, 8]  # was one init of every layer at every addition
+    kept = jax.tree.map(np.asarray, model.train_state.params[:2])
+    jax.tree.map(np.testing.assert_array_equal, kept, tuple(first))
+    assert model.output_shape == (None, 8)
+    model.pop()
+    model.add(counting(2))  # a new last layer of another shape: initialized, the rest kept
+    assert real_inits[-1] == 2 and model.output_shape == (None, 2)
+
 # --------------------------------------------------------------------------- the book's program
 BOOK_PROGRAM = """
 from fnnet.datasets import mnist
