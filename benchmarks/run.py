@@ -62,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--contenders", default=None,
                    help="comma-separated subset of contender names (default: all)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--child-workload", default="A", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     chosen = {w.strip().upper() for w in args.workloads.split(",") if w.strip()}
     if "ALL" in chosen:
@@ -98,16 +99,12 @@ def contender_names() -> set[str]:
 # ------------------------------------------------------------------------ workload D
 
 
-def run_cold_start(spec: Spec, args, steady: dict, warnings: list) -> dict:
-    from benchmarks.contenders import BY_NAME
-
-    names = list(COLD_START_QUICK if args.quick else BY_NAME)
-    if args.contenders is not None:
-        names = [n for n in names if n in args.contenders]
-    log(f"\n== Workload D: first epoch of A in a fresh process ({spec.samples} samples)")
+def _run_children(names: list[str], workload: str, spec, args, warnings: list) -> list[dict]:
+    """Each contender's setup and first epoch of ``workload`` in a fresh child process."""
     records = []
     for name in names:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
+               "--child-workload", workload]
         if args.quick:
             cmd.append("--quick")
         t0 = time.perf_counter()
@@ -115,7 +112,7 @@ def run_cold_start(spec: Spec, args, steady: dict, warnings: list) -> dict:
             proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:
             records.append({"name": name, "status": "failed", "note": "timed out after 600 s"})
-            warnings.append(f"workload D: {name} timed out")
+            warnings.append(f"workload {workload} (fresh process): {name} timed out")
             continue
         wall = time.perf_counter() - t0
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -123,35 +120,66 @@ def run_cold_start(spec: Spec, args, steady: dict, warnings: list) -> dict:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             rec = {"name": name, "status": "failed",
                    "note": f"child exited {proc.returncode}: {' | '.join(tail)}"[:300]}
-            warnings.append(f"workload D: {name} {rec['note']}")
+            warnings.append(f"workload {workload} (fresh process): {name} {rec['note']}")
         else:
             rec = json.loads(lines[-1][len("RESULT "):])
             rec["process_wall_s"] = wall
             if rec["status"] == "ok":
-                if steady.get(name):
-                    rec["steady_epoch_s"] = steady[name]
-                    rec["overhead_s"] = rec["first_epoch_s"] - steady[name]
-                check(rec, spec.classes, "workload D", warnings)
+                check(rec, spec.classes, f"workload {workload} (fresh process)", warnings)
         records.append(rec)
         if rec["status"] == "ok":
             log(f"  {name:15s} import {rec['import_s']:.2f} s, first epoch "
                 f"{rec['first_epoch_s']:.2f} s, peak RSS {rec['peak_rss_bytes'] / 2**20:.0f} MiB")
         else:
             log(f"  {name:15s} {rec['status']}: {rec['note']}")
+    return records
+
+
+def run_cold_start(spec: Spec, args, steady: dict, warnings: list) -> dict:
+    from benchmarks.contenders import BY_NAME
+
+    names = list(COLD_START_QUICK if args.quick else BY_NAME)
+    if args.contenders is not None:
+        names = [n for n in names if n in args.contenders]
+    log(f"\n== Workload D: first epoch of A in a fresh process ({spec.samples} samples)")
+    records = _run_children(names, "A", spec, args, warnings)
+    for rec in records:
+        if rec["status"] == "ok" and steady.get(rec["name"]):
+            rec["steady_epoch_s"] = steady[rec["name"]]
+            rec["overhead_s"] = rec["first_epoch_s"] - steady[rec["name"]]
     data_mib = spec.samples * (spec.in_dim + spec.classes) * 4 / 2**20
     return {"samples": spec.samples, "data_mib": data_mib, "contenders": records}
 
 
-def child_main(name: str, quick: bool) -> int:
-    """Workload D in a fresh process: import, build, compile and train one epoch; print JSON."""
-    spec = workload_a(quick)
+# E's first epochs in fresh processes: in one process, whoever builds first also compiles the
+# jitted helpers (initializers' random draws) that later contenders then find compiled.
+E_FRESH = ("fnnet-fit", "keras3-fit", "flax-nnx-split")
+
+
+def run_fresh_e(args, warnings: list) -> list[dict]:
+    names = [n for n in E_FRESH if args.contenders is None or n in args.contenders]
+    log("\n== Workload E: first epoch in a fresh process per contender")
+    return _run_children(names, "E", workload_e(args.quick), args, warnings)
+
+
+def child_main(name: str, quick: bool, workload: str = "A") -> int:
+    """A fresh process: import, build, compile and train one epoch; print JSON."""
+    if workload == "E":
+        spec = workload_e(quick)
+    else:
+        spec = workload_a(quick)
     x, y = make_data(spec)
     rec = {"name": name, "status": "ok", "note": "", "base_rss_bytes": current_rss_bytes()}
     t0 = time.perf_counter()
     from benchmarks.base import Skip
-    from benchmarks.contenders import BY_NAME
 
-    c = BY_NAME[name]()
+    if workload == "E":
+        from benchmarks.contenders_conv import CONTENDERS
+        by_name = {c.name: c for c in CONTENDERS}
+    else:
+        from benchmarks.contenders import BY_NAME as by_name
+
+    c = by_name[name]()
     try:
         c.load()
     except Skip as e:
@@ -221,6 +249,7 @@ def run_workloads(args, results: dict, warnings: list) -> None:
                                     probe, warnings)
         results["conv"] = probe.result()
         probe = None
+        work["E"]["fresh"] = run_fresh_e(args, warnings)
     if "F" in args.workloads:
         from benchmarks.contenders_seq import ATTENTION_CONTENDERS, LSTM_CONTENDERS
 
@@ -248,7 +277,7 @@ def main(argv=None) -> int:
     if args.contenders is not None:
         args.contenders = [n.strip() for n in args.contenders.split(",") if n.strip()]
     if args.child:
-        return child_main(args.child, args.quick)
+        return child_main(args.child, args.quick, args.child_workload)
     if args.contenders is not None:
         known = contender_names()
         unknown = sorted(set(args.contenders) - known)
