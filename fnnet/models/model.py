@@ -57,6 +57,13 @@ def _path(path) -> str:
     return jax.tree_util.keystr(path)
 
 
+
+def keeps_weights(old_params: Any, new_params: Any) -> bool:
+    """The rebuild rule: a layer keeps its weights when its new params have the same shapes
+    (``new_params`` may hold arrays or ``jax.ShapeDtypeStruct`` values)."""
+    shapes = functools.partial(jax.tree.map, jnp.shape)
+    return shapes(old_params) == shapes(new_params)
+
 class Model(Layer):
     """A model: Keras's training front end on one pure layer; functional when given
     ``inputs`` and ``outputs``.
@@ -253,7 +260,7 @@ class Model(Layer):
         kept = set()
         if old is not None:  # keep weights of layers that were built before
             for i in range(min(len(old.params), len(params))):
-                if shapes(old.params[i]) == shapes(params[i]):
+                if keeps_weights(old.params[i], params[i]):
                     params[i], states[i] = old.params[i], old.state[i]
                     kept.add(i)
         # A built model used as a layer brings its weights, as in Keras (a pretrained base);

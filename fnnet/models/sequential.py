@@ -6,7 +6,6 @@ The model is itself a :class:`fnnet.Layer`: ``model.init``/``model.apply`` are t
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from fnnet.core import Layer, as_layer, init_layer, snake_case
 from fnnet.graph import SymbolicTensor, is_shape
 from fnnet.models import summary
 from fnnet.models.compiling import training_forward
-from fnnet.models.model import Model
+from fnnet.models.model import Model, keeps_weights
 from fnnet.models.programs import Programs
 from fnnet.training import make_predict_step
 
@@ -221,10 +220,11 @@ def _kept(layer: Layer, key: jax.Array, input_shape: Any, where: str, old: Any, 
           ) -> tuple | None:
     """``(output_shape, params, state)`` of a layer built before, if its weights are kept.
 
-    A layer keeps its weights when a rebuild gives it params of the same shapes (the rule of
-    ``Model._set_built``). Checking that needs only shapes, so the init is traced abstractly
-    rather than run: adding layers one by one (``Sequential([...])`` does) stays one real
-    init per layer instead of one per layer per addition. None: initialize for real.
+    A layer keeps its weights when a rebuild gives it params of the same shapes
+    (:func:`fnnet.models.model.keeps_weights`, the rule ``Model._set_built`` applies).
+    Checking that needs only shapes, so the init is traced abstractly rather than run:
+    adding layers one by one (``Sequential([...])`` does) stays one real init per layer
+    instead of one per layer per addition. None: initialize for real.
     """
     out = {}
 
@@ -237,7 +237,6 @@ def _kept(layer: Layer, key: jax.Array, input_shape: Any, where: str, old: Any, 
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
             jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError):
         return None  # an init that needs concrete values: run it for real
-    same = functools.partial(jax.tree.map, lambda a: a.shape)
-    if same(p) != same(old.params[i]) or same(s) != same(old.state[i]):
+    if not keeps_weights(old.params[i], p):
         return None
     return out["shape"], old.params[i], old.state[i]
