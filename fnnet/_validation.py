@@ -67,7 +67,8 @@ def _as_array(where: str, argument: str, value: Any, check_values: bool = True) 
     # temporary: NaN and Inf propagate through it); only a non-finite sum (NaN/Inf present, or
     # an overflow of huge finite values) pays for the element-wise check.
     if isinstance(arr, jax.Array):
-        finite = np.dtype(arr.dtype).kind != "f" or bool(jnp.isfinite(arr).all())
+        finite = np.dtype(arr.dtype).kind != "f" or bool(_finite_sum(arr)) \
+            or bool(_all_finite(arr))
     else:
         finite = arr.dtype.kind != "f" or np.isfinite(arr.sum()) \
             or np.isfinite(arr).all()
@@ -78,6 +79,12 @@ def _as_array(where: str, argument: str, value: Any, check_values: bool = True) 
             f"). Clean or impute the data first, e.g. np.nan_to_num({argument})."
         )
     return arr
+
+
+# On the device, the same fast path as on the host: one fused reduction (several threads on a
+# CPU), and the element-wise check only when the sum is not finite.
+_finite_sum = jax.jit(lambda a: jnp.isfinite(jnp.sum(a, dtype=jnp.float32)))
+_all_finite = jax.jit(lambda a: jnp.isfinite(a).all())
 
 
 def _device_dtype(arr: np.ndarray) -> np.ndarray:

@@ -12,6 +12,9 @@ not a model:
 * :func:`device_put`: ``jax.device_put``, without JAX's slow path for unaligned host memory;
 * :func:`to_device`: chunks moved to the device as they are drawn, overlapping the previous
   chunk's computation through JAX's asynchronous dispatch (what ``fit`` uses);
+* :func:`staged_calls`: a compiled call per chunk of rows of host arrays, each chunk copied
+  through one of two reused staging buffers while the device works on the previous one (what
+  ``evaluate`` and ``predict`` use on host arrays);
 * :func:`prefetch_to_device`: the same on a background thread, for sources that block.
 
 Example:
@@ -35,7 +38,7 @@ import jax
 import numpy as np
 
 __all__ = ["is_batch_stream", "ArrayBatches", "batches_per_chunk", "chunks", "device_put",
-           "to_device", "prefetch_to_device"]
+           "to_device", "staged_calls", "prefetch_to_device"]
 
 
 def is_batch_stream(x: Any) -> bool:
@@ -212,6 +215,54 @@ def to_device(items: Iterable[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]
     on_cpu = jax.default_backend() == "cpu"
     for n, arrays in items:
         yield n, arrays if on_cpu else device_put(arrays)
+
+
+def staged_calls(arrays: Any, rows: int, call: Callable[[Any, int, int], Any],
+                 finish: Callable[[Any, int, int], None]) -> None:
+    """Runs ``call`` on the host arrays in ``arrays`` ``rows`` rows at a time, double-buffered.
+
+    Each chunk of rows is copied into one of two staging buffers of ``rows`` rows (64-byte
+    aligned, so that on a CPU the device reads them in place), moved to the device, and handed
+    to ``call(chunk, start, m)`` (``m`` real rows from row ``start``; every chunk has the same
+    shape, so one compiled program serves all of them; a last short chunk's other rows are
+    zeros). ``call`` should dispatch asynchronously and return its outputs: while the device
+    computes, the host copies the next chunk. ``finish(outputs, start, m)`` runs for each call
+    in order, before the buffer that call read is refilled (and for the last calls at the
+    end); it must wait for the outputs (``jax.block_until_ready``, or a copy to the host),
+    and copy out anything it keeps that could share the input's memory.
+
+    Compared with one ``device_put`` of everything and one call, the copy overlaps the
+    computation, the staging memory is two chunks rather than a copy of the data, and the
+    chunks are fresh in the cache when the device reads them.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> x = np.arange(10.0, dtype=np.float32).reshape(5, 2)
+        >>> sums = []
+        >>> staged_calls(x, 2, lambda c, start, m: jnp.sum(c[:m]),
+        ...              lambda s, start, m: sums.append(float(s)))
+        >>> sums
+        [6.0, 22.0, 17.0]
+    """
+    leaves, treedef = jax.tree.flatten(arrays)
+    n = _rows(leaves[0])
+    buffers: list[list[np.ndarray]] = []
+    pending: list[tuple[Any, int, int]] = []
+    for k, start in enumerate(range(0, n, rows)):
+        if len(pending) == 2:
+            finish(*pending.pop(0))
+        if len(buffers) < 2:
+            buffers.append([_aligned_empty((rows, *a.shape[1:]), a.dtype) for a in leaves])
+        staging = buffers[k % 2]
+        m = min(rows, n - start)
+        for buf, a in zip(staging, leaves, strict=True):
+            np.copyto(buf[:m], a[start:start + m])
+            if m < rows:
+                buf[m:] = 0
+        chunk = device_put(jax.tree.unflatten(treedef, staging))
+        pending.append((call(chunk, start, m), start, m))
+    for item in pending:
+        finish(*item)
 
 
 def prefetch_to_device(items: Iterator[tuple[int, tuple]], depth: int = 2):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from _helpers import assert_history_close
 
+from fnnet import callbacks, layers, loop, models
 from fnnet import data as data_lib
-from fnnet import layers, loop, models
 from fnnet.utils import set_random_seed
 
 
@@ -174,3 +174,93 @@ def test_predict_on_device_arrays_and_the_batch_size_bound(trained):
                                rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match=r"batch_size"):
         model.predict(x, batch_size=0, verbose=0)
+
+
+# ------------------------------------------------------------------------- staged inference
+def test_staged_calls_reuse_two_buffers_only_after_finish_and_pad_with_zeros():
+    x = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    events, seen = [], []
+
+    def call(chunk, start, m):
+        events.append(("call", start))
+        return chunk  # the output is the input itself: finish must copy what it keeps
+
+    def finish(out, start, m):
+        events.append(("finish", start))
+        seen.append((start, m, jax.tree.map(np.array, out)))
+
+    data_lib.staged_calls({"x": x}, 2, call, finish)
+    # Double-buffered: the call of chunk k + 2 comes after the finish of chunk k.
+    assert events == [("call", 0), ("call", 2), ("finish", 0), ("call", 4), ("finish", 2),
+                      ("call", 6), ("finish", 4), ("finish", 6)]
+    assert [(s, m) for s, m, _ in seen] == [(0, 2), (2, 2), (4, 2), (6, 1)]
+    for start, m, out in seen:
+        assert out["x"].shape == (2, 3)  # every chunk has the same shape: one compile
+        np.testing.assert_array_equal(out["x"][:m], x[start:start + m])
+    np.testing.assert_array_equal(seen[-1][2]["x"][1:], 0)  # a short chunk's rest is zeros
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """17 MiB of host data, more than one staged chunk (fnnet.data.batches_per_chunk's 16 MiB),
+    and a two-input, two-output model to run on it."""
+    rng = np.random.default_rng(5)
+    x = rng.random((17_000, 256), dtype=np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int32)
+    set_random_seed(5)
+    in_a, in_b = models.Input((128,), name="a"), models.Input((128,), name="b")
+    h = layers.Concatenate()([layers.Dense(8, activation="relu")(in_a), in_b])
+    model = models.Model([in_a, in_b], [layers.Dense(2, activation="softmax")(h),
+                                        layers.Dense(1)(h)])
+    model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"],
+                  metrics=[["accuracy"], []])
+    return model, [x[:, :128], x[:, 128:]], [y, x[:, :1]]
+
+
+def test_inference_on_host_arrays_in_staged_chunks_equals_one_call_on_device(wide):
+    model, x, y = wide
+    on_device = jax.device_put(x)
+    staged = model.predict(x, verbose=0)
+    one_call = model.predict(on_device, verbose=0)
+    assert [a.shape for a in staged] == [(17_000, 2), (17_000, 1)]
+    for a, b in zip(staged, one_call, strict=True):
+        np.testing.assert_array_equal(a, b)  # the same passes, so the same bits
+    sw = np.linspace(0.5, 1.5, 17_000).astype(np.float32)
+    for kwargs in ({}, {"sample_weight": sw}):
+        host = model.evaluate(x, y, verbose=0, return_dict=True, **kwargs)
+        device = model.evaluate(on_device, jax.device_put(y), verbose=0, return_dict=True,
+                                **kwargs)
+        assert host == device
+    # One per data shape (a staged chunk, all rows on the device), with and without weights.
+    assert model._compiled.programs.count_executables("eval") == 4
+
+
+def test_evaluate_in_chunks_of_steps_per_execution_calls_back_per_chunk(trained):
+    model, x, y = trained
+    chunked = model_with_batch_dependent_layers()
+    chunked.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"], steps_per_execution=2)
+    chunked.set_weights(model.get_weights())
+    ends = []
+
+    class Record(callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            ends.append((batch, dict(logs)))
+
+    got = chunked.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Record()])
+    assert got == model.evaluate(jax.device_put(x), jax.device_put(y), batch_size=32,
+                                 verbose=0)
+    assert [b for b, _ in ends] == [1, 3, 5, 7, 9]  # 300 rows: 10 batches, 2 per call
+    assert ends[-1][1] == pytest.approx(dict(zip(("loss", "accuracy"), got, strict=True)))
+    assert chunked._compiled.programs.count_executables("eval") == 1  # the short chunk too
+
+
+def test_a_non_finite_device_array_is_refused_and_huge_finite_values_are_not():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    x = np.full((4, 3), 3e38, np.float32)  # finite, but their sum overflows
+    assert model.predict(jax.device_put(x), verbose=0).shape == (4, 2)
+    for bad in (np.nan, np.inf):
+        x[2, 1] = bad
+        with pytest.raises(ValueError, match=r"predict: x contains NaN or Inf \(first at "
+                                             r"index \(2, 1\)\)"):
+            model.predict(jax.device_put(x), verbose=0)

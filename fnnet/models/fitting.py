@@ -531,15 +531,73 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
         data, n_steps = x, steps
     else:
         x, y, sw = session.prepare(where, x, y, sample_weight)
-        data = place(session, x, y, sw)
-        batch_size = inference_rows(model, session, batch_size, data.data[0], data.n)
-        n_steps = -(-data.n // batch_size)
+        data = None
+        if on_host(session, (x, y, sw)):
+            n = rows(x)
+            batch_size = inference_rows(model, session, batch_size, x, n)
+            n_steps = -(-n // batch_size)
+            data = stage(session, (x, y, sw), batch_size, n_steps)
+        if data is None:
+            data = place(session, x, y, sw)
+            batch_size = inference_rows(model, session, batch_size, data.data[0], data.n)
+            n_steps = -(-data.n // batch_size)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=n_steps)
     cbs.on_test_begin()
-    logs = evaluate_any(model, session, data, batch_size, cbs, verbose, steps)
+    if isinstance(data, Staged):
+        logs = _evaluate_staged(model, session, data, batch_size, cbs)
+    else:
+        logs = evaluate_any(model, session, data, batch_size, cbs, verbose, steps)
     cbs.on_test_end(logs)
     return logs
+
+
+class Staged(NamedTuple):
+    """Host arrays that ``evaluate``/``predict`` copy to the device ``per_call`` rows at a
+    time (:func:`fnnet.data.staged_calls`)."""
+
+    data: tuple
+    per_call: int
+
+
+def on_host(session: Session, arrays: tuple) -> bool:
+    """True when inference may stage these arrays (:func:`stage`): numpy arrays, one process,
+    no distribution."""
+    return session.distribution is None and jax.process_count() == 1 and all(
+        isinstance(a, np.ndarray) for a in jax.tree.leaves(arrays))
+
+
+def stage(session: Session, arrays: tuple, batch_size: int, steps: int) -> Staged | None:
+    """Host arrays to copy to the device in chunks of whole passes, or None to place them whole
+    (they fit in one chunk).
+
+    A chunk is ``steps_per_execution`` passes of ``batch_size`` rows when compile set it, else
+    about 16 MiB of host data (:func:`fnnet.data.batches_per_chunk`); each is copied while the
+    device works on the previous one (:func:`fnnet.data.staged_calls`). The passes are the ones
+    a single call would make, so the results are the same.
+    """
+    per_call = session.steps_per_execution or data_lib.batches_per_chunk(
+        arrays, batch_size, steps)
+    return Staged(arrays, per_call * batch_size) if per_call < steps else None
+
+
+def _evaluate_staged(model, session: Session, staged: Staged, batch_size: int, cbs) -> dict:
+    program = session.programs.eval_chunk(batch_size)
+    ts = model.train_state
+    logs = session.programs.steps.init_logs(*staged.data[:2])
+
+    def call(chunk, start, m):
+        nonlocal logs
+        first, count = start // batch_size, -(-m // batch_size)
+        cbs.on_test_batch_begin(first)
+        logs = program(ts.params, ts.state, logs, chunk, np.int32(m), np.int32(0),
+                       np.int32(count))
+        cbs.on_test_batch_end(first + count - 1, _lazy(session, logs))
+        return logs
+
+    data_lib.staged_calls(staged.data, staged.per_call, call,
+                          lambda out, start, m: jax.block_until_ready(out))
+    return _results(session, logs)
 
 
 def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np.ndarray:
@@ -547,16 +605,30 @@ def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np
     where = "predict"
     batch_size = None if batch_size is None else check_batch_size(where, batch_size)
     verbose = resolve_verbose(verbose)
-    x = data_lib.device_put(session.prepare_inputs(where, x))
+    x = session.prepare_inputs(where, x)
     n = rows(x)
     batch_size = inference_rows(model, session, batch_size, x, n)
     program = session.programs.predict(batch_size)
     steps = -(-n // batch_size)
+    staged = stage(session, (x,), batch_size, steps) if on_host(session, x) else None
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=steps)
     cbs.on_predict_begin()
     ts = model.train_state
-    out = jax.tree.map(np.asarray, program(ts.params, ts.state, x))
+    if staged is not None:
+        out = None
+
+        def finish(y, start, m):
+            nonlocal out
+            y = jax.tree.map(np.asarray, y)  # waits; copied into out before the buffer is reused
+            if out is None:
+                out = jax.tree.map(lambda a: np.empty((n, *a.shape[1:]), a.dtype), y)
+            jax.tree.map(lambda o, a: o.__setitem__(slice(start, start + m), a[:m]), out, y)
+
+        data_lib.staged_calls(staged.data[0], staged.per_call,
+                              lambda c, start, m: program(ts.params, ts.state, c), finish)
+    else:
+        out = jax.tree.map(np.asarray, program(ts.params, ts.state, data_lib.device_put(x)))
     cbs.on_predict_batch_end(steps - 1, {"outputs": out})
     cbs.on_predict_end()
     return out

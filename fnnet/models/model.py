@@ -636,8 +636,11 @@ class Model(Layer):
         """Returns the loss (and metrics) on ``x``/``y`` (``training=False``).
 
         Returns the scalar loss when there are no metrics, else ``[loss, *metrics]``, or a
-        dict with ``return_dict=True``. One compiled call covers the whole dataset (a stream
-        of batches: one call per chunk of batches).
+        dict with ``return_dict=True``. Arrays already on the device go through one compiled
+        call; host (numpy) arrays go to the device in chunks of about 16 MiB (or
+        ``steps_per_execution`` passes), each copied while the device computes the previous
+        one (:func:`fnnet.data.staged_calls`), with the same passes and so the same results;
+        a stream of batches takes one call per chunk of batches.
 
         ``batch_size`` means something different from Keras's: at inference the results do
         not depend on how rows are grouped (BatchNormalization uses its moving statistics,
@@ -678,7 +681,8 @@ class Model(Layer):
         ``batch_size`` bounds the rows per compiled pass rather than setting them: fnnet
         passes as many rows as its working-memory budget allows (see :meth:`evaluate`), and
         None leaves the choice to fnnet. Outputs do not depend on it beyond the last float32
-        bits.
+        bits. Host arrays go to the device in chunks, copied while the device computes (as in
+        :meth:`evaluate`).
 
         Example:
             >>> import numpy as np
