@@ -59,9 +59,12 @@ class JaxJitLoop(PythonLoop):
                    "over pre-shuffled on-device index batches; the step gathers its rows")
     has_inference = True
 
+    def optimizer(self) -> optax.GradientTransformation:
+        return keras_rmsprop()
+
     def setup(self, spec, x, y):
         self._put_data(spec, x, y)
-        tx = keras_rmsprop()
+        tx = self.optimizer()
         params = init_mlp(spec)
         self.state = (params, tx.init(params))
 
@@ -273,16 +276,42 @@ class FnnetStep(PythonLoop):
         self._put_data(spec, x, y)
         model = self.fnnet.serial(self.layers.Dense(spec.hidden, activation="relu"),
                                   self.layers.Dense(spec.classes, activation="softmax"))
-        self.ts = self.train_state.create(model, "rmsprop", rng=SEED,
+        self.ts = self.train_state.create(model, self.optimizer(), rng=SEED,
                                           input_shape=(None, spec.in_dim))
         train_step = self.make_train_step(model, "categorical_crossentropy",
                                           metrics=["accuracy"])
         self._train_step = jax.jit(lambda ts, x, y, idx: train_step(ts, x[idx], y[idx]),
                                    donate_argnums=0)
 
+    def optimizer(self):
+        return "rmsprop"
+
     def _step(self, idx):
         self.ts, logs = self._train_step(self.ts, self.x, self.y, idx)
         return logs["loss"], logs[accuracy_key(logs)]
+
+
+# Like for like in workload L: fnnet's named "rmsprop" keeps its learning rate in the optimizer
+# state (adjustable between steps, as in Keras), the hand loop's optax.rmsprop has it as a
+# constant. Each side is also run with the other's choice.
+class JaxJitLoopInjected(JaxJitLoop):
+    name = "jax-jit-loop-inject"
+    description = ("jax-jit-loop with the learning rate in the optimizer state "
+                   "(optax.inject_hyperparams), adjustable between steps as fnnet's is")
+    has_inference = False
+
+    def optimizer(self):
+        return optax.inject_hyperparams(optax.rmsprop)(learning_rate=1e-3, decay=0.9, eps=1e-7,
+                                                       eps_in_sqrt=True)
+
+
+class FnnetStepOptax(FnnetStep):
+    name = "fnnet-step-optax"
+    description = ("fnnet-step given the hand loop's own optax transformation (a constant "
+                   "learning rate) instead of the named 'rmsprop'")
+
+    def optimizer(self):
+        return keras_rmsprop()
 
 
 # ---------------------------------------------------------------------------- Keras 3
@@ -346,6 +375,7 @@ BY_NAME = {c.name: c for c in ALL}
 # Workload S: in-memory fit against the two ways of feeding host batches.
 STREAMING: tuple[type, ...] = (FnnetFit, FnnetFitList, FnnetFitStream)
 # Workload L: fnnet's train step in a user's loop, against the hand-written loop and scan.
-LOOPS: tuple[type, ...] = (JaxScanEpoch, JaxJitLoop, FnnetStep)
+LOOPS: tuple[type, ...] = (JaxScanEpoch, JaxJitLoop, FnnetStep, JaxJitLoopInjected,
+                           FnnetStepOptax)
 # Workload Z: fnnet against the roofline and Keras, over data sizes and widths.
 SCALING: tuple[type, ...] = (JaxScanEpoch, FnnetFit, Keras3Fit)

@@ -55,10 +55,23 @@ def markdown(w: dict) -> str:
                      ratio(r.get("x_scan")), num(None if over is None else over * 1e6, ".1f"),
                      num(r.get("first_epoch_s"), ".2f"), num(r.get("final_acc"), ".3f"),
                      r.get("note") or ""])
+    med = {r["name"]: r.get("median_s") for r in w["contenders"]}
+
+    def pair(a, b):
+        return f"{med[a] / med[b]:.2f}x" if med.get(a) and med.get(b) else "n/a"
+
+    like = (f"\n\nLike for like: fnnet's named `\"rmsprop\"` keeps the learning rate in the "
+            f"optimizer state (adjustable between steps, as in Keras) and the train state also "
+            f"carries a step counter and an rng; the hand loop's `optax.rmsprop(1e-3, ...)` "
+            f"has a constant rate. `fnnet-step` / `jax-jit-loop-inject` (both with the rate in "
+            f"the state): {pair('fnnet-step', 'jax-jit-loop-inject')}; `fnnet-step-optax` / "
+            f"`jax-jit-loop` (both with the constant-rate optax transformation): "
+            f"{pair('fnnet-step-optax', 'jax-jit-loop')}. Target (issue 15): `fnnet-step` no "
+            f"slower than `jax-jit-loop`: {pair('fnnet-step', 'jax-jit-loop')}.")
     return (f"### Workload L: `make_train_step` in a Python loop, on B's network "
             f"({spec['samples']:,} samples, batch {spec['batch']}, {steps} steps/epoch)\n\n"
             f"Median of {w['timed_epochs']} timed epochs, interleaved over {w['rounds']} rounds. "
             f"`fnnet-step` is `jax.jit(make_train_step(model, loss, metrics=[\"accuracy\"]), "
             f"donate_argnums=0)` called per batch, fed exactly like the hand-written "
             f"`jax-jit-loop`; `jax-scan-epoch` runs the whole epoch in one call.\n\n"
-            + table(header, rows))
+            + table(header, rows) + like)
