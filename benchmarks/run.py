@@ -99,8 +99,10 @@ def contender_names() -> set[str]:
 # ------------------------------------------------------------------------ workload D
 
 
-def _run_children(names: list[str], workload: str, spec, args, warnings: list) -> list[dict]:
-    """Each contender's setup and first epoch of ``workload`` in a fresh child process."""
+def _run_children(names: list[str], workload: str, spec, args, warnings: list,
+                  accuracy: bool = True) -> list[dict]:
+    """Each contender's setup and first epoch of ``workload`` in a fresh child process
+    (``accuracy=False``: the guard checks the loss only)."""
     records = []
     for name in names:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
@@ -125,7 +127,8 @@ def _run_children(names: list[str], workload: str, spec, args, warnings: list) -
             rec = json.loads(lines[-1][len("RESULT "):])
             rec["process_wall_s"] = wall
             if rec["status"] == "ok":
-                check(rec, spec.classes, f"workload {workload} (fresh process)", warnings)
+                check(rec, spec.classes, f"workload {workload} (fresh process)", warnings,
+                      accuracy=accuracy)
         records.append(rec)
         if rec["status"] == "ok":
             log(f"  {name:15s} import {rec['import_s']:.2f} s, first epoch "
@@ -159,7 +162,9 @@ E_FRESH = ("fnnet-fit", "keras3-fit", "flax-nnx-split")
 def run_fresh_e(args, warnings: list) -> list[dict]:
     names = [n for n in E_FRESH if args.contenders is None or n in args.contenders]
     log("\n== Workload E: first epoch in a fresh process per contender")
-    return _run_children(names, "E", workload_e(args.quick), args, warnings)
+    # One epoch of E leaves every contender at chance (the timed in-process runs train longer
+    # and are checked), so the guard here checks the loss only.
+    return _run_children(names, "E", workload_e(args.quick), args, warnings, accuracy=False)
 
 
 def child_main(name: str, quick: bool, workload: str = "A") -> int:

@@ -109,21 +109,24 @@ def conv_probe(quick: bool) -> PeakProbe:
 CHECK_ACCURACY = True
 
 
-def guard(name: str, loss: float, acc: float, classes: int, what: str) -> str | None:
-    """A warning if a contender did not really train (so it cannot look fast by being broken)."""
+def guard(name: str, loss: float, acc: float, classes: int, what: str, accuracy: bool = True
+          ) -> str | None:
+    """A warning if a contender did not really train (so it cannot look fast by being broken).
+
+    ``accuracy=False`` checks the loss only (one epoch that no contender gets above chance)."""
     threshold = 1.5 / classes
     if not math.isfinite(loss):
         return f"{what}: {name}'s final loss is {loss}, not finite"
-    if CHECK_ACCURACY and not acc > threshold:
+    if accuracy and CHECK_ACCURACY and not acc > threshold:
         return (f"{what}: {name}'s final accuracy {acc:.3f} is not above chance "
                 f"(threshold {threshold:.3f})")
     return None
 
 
 def check(rec: dict, classes: int, what: str, warnings: list, loss_key: str = "final_loss",
-          acc_key: str = "final_acc") -> None:
+          acc_key: str = "final_acc", accuracy: bool = True) -> None:
     """Runs :func:`guard` on a record and marks the record and the warnings if it fails."""
-    warning = guard(rec["name"], rec[loss_key], rec[acc_key], classes, what)
+    warning = guard(rec["name"], rec[loss_key], rec[acc_key], classes, what, accuracy)
     if warning:
         warnings.append(warning)
         rec["note"] = "GUARD FAILED: " + warning

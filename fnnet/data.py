@@ -219,7 +219,7 @@ def to_device(items: Iterable[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]
 
 def staged_calls(arrays: Any, rows: int, call: Callable[[Any, int, int], Any],
                  finish: Callable[[Any, int, int], None]) -> None:
-    """Runs ``call`` on the host arrays in ``arrays`` ``rows`` rows at a time, double-buffered.
+    """Calls ``call`` on successive chunks of ``rows`` rows of the host arrays, double-buffered.
 
     Each chunk of rows is copied into one of two staging buffers of ``rows`` rows (64-byte
     aligned, so that on a CPU the device reads them in place), moved to the device, and handed
