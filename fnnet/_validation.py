@@ -29,6 +29,17 @@ def check_batch_size(where: str, batch_size: Any) -> int:
     return int(batch_size)
 
 
+def check_int(where: str, argument: str, value: Any, low: int, allow_none: bool = False) -> None:
+    """Refuses anything but an int >= ``low`` (or None when ``allow_none``), naming the
+    argument."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        kind = "a non-negative int" if low == 0 else "a positive int"
+        raise ValueError(f"{where}({argument}): expected {kind}{' or None' if allow_none else ''}"
+                         f"; got {value!r}.")
+
+
 def _as_array(where: str, argument: str, value: Any, check_values: bool = True) -> np.ndarray:
     if value is None:
         raise ValueError(f"{where}: {argument} is None; pass an array of shape (n, ...).")

@@ -28,8 +28,8 @@ import numpy as np
 
 from fnnet import data as data_lib
 from fnnet import loop
+from fnnet._validation import check_batch_size, check_int
 from fnnet.callbacks import CallbackList, History, resolve_verbose
-from fnnet.models.fitting import _check_int, check_batch_size
 from fnnet.models.model import Model
 
 __all__ = ["Ensemble"]
@@ -205,8 +205,8 @@ class Ensemble:
         where = "Ensemble.fit"
         first = self.models[0]
         batch_size = check_batch_size(where, batch_size)
-        _check_int(where, "epochs", epochs, 0)
-        _check_int(where, "initial_epoch", initial_epoch, 0)
+        check_int(where, "epochs", epochs, 0)
+        check_int(where, "initial_epoch", initial_epoch, 0)
         verbose = resolve_verbose(verbose)
         x, y, sw = first.prepare(where, x, y, sample_weight, class_weight)
         n = len(x) if not isinstance(x, tuple) else len(x[0])

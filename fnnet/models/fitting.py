@@ -28,7 +28,7 @@ import numpy as np
 
 from fnnet import data as data_lib
 from fnnet import utils
-from fnnet._validation import check_batch_size
+from fnnet._validation import check_batch_size, check_int
 from fnnet.callbacks import CallbackList, History, resolve_verbose
 from fnnet.models.data_checks import rows, slice_rows
 from fnnet.models.programs import Programs
@@ -153,15 +153,6 @@ def chunk_size(session: Session, steps: int | None, verbose: int, batch: Any = N
     if batch is not None:
         return data_lib.batches_per_chunk(_as_triple("fit", batch), batch_size, steps)
     return max(steps or 1, 1)
-
-
-def _check_int(where: str, argument: str, value: Any, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        kind = "a non-negative int" if low == 0 else "a positive int"
-        raise ValueError(f"{where}({argument}): expected {kind}{' or None' if allow_none else ''}"
-                         f"; got {value!r}.")
 
 
 # ------------------------------------------------------------------------------ batch streams
@@ -391,11 +382,11 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
     """``model.fit``; see :meth:`fnnet.models.Sequential.fit` for the arguments."""
     where = "fit"
     batch_size = check_batch_size(where, batch_size)
-    _check_int(where, "epochs", epochs, 0)
-    _check_int(where, "initial_epoch", initial_epoch, 0)
-    _check_int(where, "validation_freq", validation_freq, 1)
-    _check_int(where, "steps_per_epoch", steps_per_epoch, 1, allow_none=True)
-    _check_int(where, "validation_steps", validation_steps, 1, allow_none=True)
+    check_int(where, "epochs", epochs, 0)
+    check_int(where, "initial_epoch", initial_epoch, 0)
+    check_int(where, "validation_freq", validation_freq, 1)
+    check_int(where, "steps_per_epoch", steps_per_epoch, 1, allow_none=True)
+    check_int(where, "validation_steps", validation_steps, 1, allow_none=True)
     verbose = resolve_verbose(verbose)
     streaming = data_lib.is_batch_stream(x) or isinstance(x, np.memmap)
     if streaming:
@@ -521,7 +512,7 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
     """``model.evaluate``: the loss and metrics as Python floats, in logs order."""
     where = "evaluate"
     batch_size = None if batch_size is None else check_batch_size(where, batch_size)
-    _check_int(where, "steps", steps, 1, allow_none=True)
+    check_int(where, "steps", steps, 1, allow_none=True)
     verbose = resolve_verbose(verbose)
     if data_lib.is_batch_stream(x):
         if y is not None or sample_weight is not None:
