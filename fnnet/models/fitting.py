@@ -522,16 +522,16 @@ def evaluate(model, session: Session, *, x, y, batch_size, verbose, sample_weigh
         data, n_steps = x, steps
     else:
         x, y, sw = session.prepare(where, x, y, sample_weight)
-        data = None
-        if on_host(session, (x, y, sw)):
-            n = rows(x)
-            batch_size = inference_rows(model, session, batch_size, x, n)
-            n_steps = -(-n // batch_size)
-            data = stage(session, (x, y, sw), batch_size, n_steps)
-        if data is None:
-            data = place(session, x, y, sw)
-            batch_size = inference_rows(model, session, batch_size, data.data[0], data.n)
-            n_steps = -(-data.n // batch_size)
+        host = on_host(session, (x, y, sw))
+        # Host arrays are placed only if they fit in one chunk (else staged); under a
+        # distribution or several processes the rows per pass follow the placed arrays.
+        data = None if host else place(session, x, y, sw)
+        n = rows(x) if host else data.n
+        batch_size = inference_rows(model, session, batch_size,
+                                    x if host else data.data[0], n)
+        n_steps = -(-n // batch_size)
+        if host:
+            data = stage(session, (x, y, sw), batch_size, n_steps) or place(session, x, y, sw)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=n_steps)
     cbs.on_test_begin()
@@ -614,7 +614,8 @@ def predict(model, session: Session, *, x, batch_size, verbose, callbacks) -> np
             y = jax.tree.map(np.asarray, y)  # waits; copied into out before the buffer is reused
             if out is None:
                 out = jax.tree.map(lambda a: np.empty((n, *a.shape[1:]), a.dtype), y)
-            jax.tree.map(lambda o, a: o.__setitem__(slice(start, start + m), a[:m]), out, y)
+            for o, a in zip(jax.tree.leaves(out), jax.tree.leaves(y), strict=True):
+                o[start:start + m] = a[:m]
 
         data_lib.staged_calls(staged.data[0], staged.per_call,
                               lambda c, start, m: program(ts.params, ts.state, c), finish)

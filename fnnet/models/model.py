@@ -57,12 +57,12 @@ def _path(path) -> str:
     return jax.tree_util.keystr(path)
 
 
-
-def keeps_weights(old_params: Any, new_params: Any) -> bool:
-    """The rebuild rule: a layer keeps its weights when its new params have the same shapes
-    (``new_params`` may hold arrays or ``jax.ShapeDtypeStruct`` values)."""
+def keeps_weights(old_weights: Any, new_weights: Any) -> bool:
+    """The rebuild rule: a layer keeps its weights when its new ones have the same shapes
+    (pytrees of arrays or of ``jax.ShapeDtypeStruct`` values)."""
     shapes = functools.partial(jax.tree.map, jnp.shape)
-    return shapes(old_params) == shapes(new_params)
+    return shapes(old_weights) == shapes(new_weights)
+
 
 class Model(Layer):
     """A model: Keras's training front end on one pure layer; functional when given
@@ -256,7 +256,6 @@ class Model(Layer):
 
     def _set_built(self, params, states, train_key, old) -> None:
         params, states = list(params), list(states)
-        shapes = functools.partial(jax.tree.map, jnp.shape)
         kept = set()
         if old is not None:  # keep weights of layers that were built before
             for i in range(min(len(old.params), len(params))):
@@ -267,7 +266,7 @@ class Model(Layer):
         # from here on the two hold separate copies.
         for i, layer in enumerate(self._param_layers()):
             if i not in kept and isinstance(layer, Model) and layer.built and (
-                    shapes((layer.params, layer.state)) == shapes((params[i], states[i]))):
+                    keeps_weights((layer.params, layer.state), (params[i], states[i]))):
                 # Copies: fit donates the outer model's buffers.
                 params[i], states[i] = jax.tree.map(jnp.copy, (layer.params, layer.state))
         params, states = tuple(params), tuple(states)

@@ -199,8 +199,8 @@ class Sequential(Model):
         params, states, shapes = [], [], []
         cur = shape
         built = () if old is None else old.params
+        where = f"Sequential {self.name!r}"
         for i, (layer, k) in enumerate(zip(self.layers, keys, strict=True)):
-            where = f"Sequential {self.name!r}"
             try:
                 if i < len(built) and (kept := _kept(layer, k, cur, where, old, i)) is not None:
                     cur, p, s = kept
