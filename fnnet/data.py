@@ -244,8 +244,19 @@ def staged_calls(arrays: Any, rows: int, call: Callable[[Any, int, int], Any],
         >>> sums
         [6.0, 22.0, 17.0]
     """
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
+        raise ValueError(f"staged_calls(rows): expected a positive int, the rows per call; got "
+                         f"{rows!r}. For example rows=4096.")
     leaves, treedef = jax.tree.flatten(arrays)
+    if not leaves or not all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in leaves):
+        raise TypeError(
+            f"staged_calls(arrays): expected host numpy arrays with one row per example (a "
+            f"pytree of them); got {[type(a).__name__ for a in leaves] or 'no arrays'}. Arrays "
+            f"already on the device need no staging: call the program on them directly.")
     n = _rows(leaves[0])
+    if any(len(a) != n for a in leaves):
+        raise ValueError(f"staged_calls(arrays): every array needs the same number of rows; got "
+                         f"{[len(a) for a in leaves]}.")
     buffers: list[list[np.ndarray]] = []
     pending: list[tuple[Any, int, int]] = []
     for k, start in enumerate(range(0, n, rows)):

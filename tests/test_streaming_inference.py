@@ -200,6 +200,21 @@ def test_staged_calls_reuse_two_buffers_only_after_finish_and_pad_with_zeros():
     np.testing.assert_array_equal(seen[-1][2]["x"][1:], 0)  # a short chunk's rest is zeros
 
 
+def test_staged_calls_refuses_bad_arguments_before_calling_anything():
+    x = np.zeros((4, 2), np.float32)
+    calls = []
+    for kwargs, error, match in (
+            ({"rows": 0}, ValueError, r"staged_calls\(rows\): expected a positive int"),
+            ({"rows": 2.5}, ValueError, r"got 2\.5"),
+            ({"arrays": jnp.zeros((4, 2))}, TypeError, r"host numpy arrays.*ArrayImpl"),
+            ({"arrays": (x, x[:3])}, ValueError, r"same number of rows; got \[4, 3\]")):
+        args = {"arrays": x, "rows": 2, **kwargs}
+        with pytest.raises(error, match=match):
+            data_lib.staged_calls(args["arrays"], args["rows"], lambda *a: calls.append(a),
+                                  lambda *a: None)
+    assert calls == []
+
+
 @pytest.fixture(scope="module")
 def wide():
     """17 MiB of host data, more than one staged chunk (fnnet.data.batches_per_chunk's 16 MiB),
