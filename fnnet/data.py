@@ -8,6 +8,8 @@ not a model:
 * :class:`ArrayBatches`: batches of host arrays (memmaps), reshuffled per epoch;
 * :func:`chunks`: host batches grouped into padded chunks of a few fixed shapes, checked once
   per chunk, so one compiled program (:func:`fnnet.loop.scan_batches`) serves every chunk;
+* :class:`ChunkBuffers`: the host buffers ``chunks`` assembles into, reused once the device
+  has finished reading them;
 * :func:`batches_per_chunk`: how many batches one compiled call takes (~16 MiB of host data);
 * :func:`device_put`: ``jax.device_put``, without JAX's slow path for unaligned host memory;
 * :func:`to_device`: chunks moved to the device as they are drawn, overlapping the previous
@@ -27,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import queue
@@ -37,8 +40,8 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["is_batch_stream", "ArrayBatches", "batches_per_chunk", "chunks", "device_put",
-           "to_device", "staged_calls", "prefetch_to_device"]
+__all__ = ["is_batch_stream", "ArrayBatches", "batches_per_chunk", "chunks", "ChunkBuffers",
+           "device_put", "to_device", "staged_calls", "prefetch_to_device"]
 
 
 def is_batch_stream(x: Any) -> bool:
@@ -88,8 +91,8 @@ def batches_per_chunk(batch: Any, batch_size: int, steps: int | None = None,
 
 
 def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: Callable,
-           limit: int | None = None, check: Callable | None = None
-           ) -> Iterator[tuple[int, tuple]]:
+           limit: int | None = None, check: Callable | None = None,
+           buffers: ChunkBuffers | None = None) -> Iterator[tuple[int, tuple]]:
     """Groups host batches into padded chunks of up to ``per_chunk`` batches.
 
     Yields ``(n_real_rows, (x, y, sw))`` with numpy arrays; the real rows come first, then
@@ -108,7 +111,10 @@ def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: C
         limit: stop after that many batches, without drawing another.
         check: ``check((x, y, sw), first, last) -> (x, y, sw)``, run once per chunk on its real
             rows (batches ``first`` to ``last``): value checks that would cost Python per batch.
+        buffers: where the chunks' arrays come from (see :class:`ChunkBuffers`: the caller
+            releases each chunk after its call); None: a fresh buffer per chunk and array.
     """
+    buffers = ChunkBuffers() if buffers is None else buffers
     pending: list[tuple] = []
     seen = 0
     # islice stops before drawing batch limit + 1: a one-shot iterator keeps it for next time.
@@ -124,27 +130,94 @@ def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: C
         pending.append((xb, yb, swb))
         seen += 1
         if len(pending) == per_chunk or n < batch_size:
-            yield _assemble(pending, batch_size, per_chunk, check, seen)
+            yield _assemble(pending, batch_size, per_chunk, check, seen, buffers)
             pending = []
     if pending:
-        yield _assemble(pending, batch_size, per_chunk, check, seen)
+        yield _assemble(pending, batch_size, per_chunk, check, seen, buffers)
+
+
+class ChunkBuffers:
+    """The 64-byte-aligned host buffers :func:`chunks` assembles chunks into, reused.
+
+    A fresh buffer per chunk costs the operating system's page faults and zeroing (on a CPU,
+    for 13 MB chunks, about as long again as the copy into it). With a ``ChunkBuffers``, the
+    consumer calls :meth:`release` with each chunk's outputs after handing the chunk to its
+    compiled call; the chunk's buffers are refilled only once those outputs are ready, so
+    never while the device may still read them (on a CPU the device reads them in place).
+    While ``depth`` chunks are in flight, the next one waits for the oldest call: the host
+    assembles chunk ``k + 1`` while the device computes chunk ``k``, in at most ``depth + 1``
+    sets of buffers. A consumer that never releases gets a fresh buffer each time.
+
+    Args:
+        depth: chunks in flight before assembling another waits for the oldest (default 2).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> batches = [(np.full((2, 3), i, np.float32), np.zeros(2)) for i in range(6)]
+        >>> buffers = ChunkBuffers()  # two chunks in flight
+        >>> sums = []
+        >>> for n, (x, y, sw) in chunks(iter(batches), 2, 1, lambda b: (*b, None),
+        ...                             buffers=buffers):
+        ...     out = jnp.sum(x)  # a compiled call reading the chunk
+        ...     buffers.release(out)
+        ...     sums.append(out)
+        >>> [float(s) for s in sums], buffers.allocated  # six chunks, two sets of (x, y)
+        ([0.0, 6.0, 12.0, 18.0, 24.0, 30.0], 4)
+    """
+
+    def __init__(self, depth: int = 2):
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+            raise ValueError(f"ChunkBuffers(depth): expected a positive int, the chunks in "
+                             f"flight; got {depth!r}. For example depth=2.")
+        self.depth = int(depth)
+        self.allocated = 0  # buffers made so far (not reused ones)
+        self._lent: list[np.ndarray] = []
+        self._free: dict[tuple, list[np.ndarray]] = {}
+        self._in_flight: collections.deque = collections.deque()
+
+    def empty(self, shape: tuple, dtype: Any) -> np.ndarray:
+        """An aligned buffer of ``shape`` and ``dtype``: a released one if the device is done
+        with it, else a fresh one; it belongs to the chunk the next :meth:`release` names."""
+        key = (tuple(shape), np.dtype(dtype))
+        while not self._free.get(key) and len(self._in_flight) >= self.depth:
+            self._reclaim()
+        free = self._free.get(key)
+        if free:
+            out = free.pop()
+        else:
+            out = _aligned_empty(shape, dtype)
+            self.allocated += 1
+        self._lent.append(out)
+        return out
+
+    def release(self, outputs: Any) -> None:
+        """The buffers lent since the last release may be refilled once ``outputs`` (a pytree
+        of the arrays the call that read them returned; not donated later) are ready."""
+        self._in_flight.append((self._lent, outputs))
+        self._lent = []
+
+    def _reclaim(self) -> None:
+        lent, outputs = self._in_flight.popleft()
+        jax.block_until_ready(outputs)
+        for buf in lent:
+            self._free.setdefault((buf.shape, buf.dtype), []).append(buf)
 
 
 def _rows(x: Any) -> int:
     return len(jax.tree.leaves(x)[0])
 
 
-def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen: int
-              ) -> tuple[int, tuple]:
+def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen: int,
+              buffers: ChunkBuffers) -> tuple[int, tuple]:
     n_real = sum(_rows(b[0]) for b in batches)
     padded = min(per_chunk, 1 << (-(-n_real // batch_size) - 1).bit_length()) * batch_size
     first, last = seen - len(batches), seen - 1
     try:
         # One pass: the batches and the padding rows straight into one 64-byte-aligned buffer
-        # per array, which a CPU device then uses in place (no second copy). Always a fresh
-        # buffer, never the caller's: a generator may refill its batch buffer while the
-        # device still reads the previous chunk (JAX dispatches asynchronously).
-        arrays = jax.tree.map(lambda *a: _joined(a, padded), *batches)
+        # per array, which a CPU device then uses in place (no second copy). Never the
+        # caller's buffer: a generator may refill its batch buffer while the device still
+        # reads the previous chunk (JAX dispatches asynchronously).
+        arrays = jax.tree.map(lambda *a: _joined(a, padded, buffers.empty), *batches)
     except ValueError as err:
         raise ValueError(
             f"the streamed batches {first} to {last} do not fit together ({err}). Every batch "
@@ -155,16 +228,18 @@ def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen
         checked = check(real, first, last)
         if any(a is not b for a, b in zip(jax.tree.leaves(checked), jax.tree.leaves(real),
                                           strict=True)):
-            arrays = jax.tree.map(lambda a: _joined((a,), padded), checked)  # converted
+            arrays = jax.tree.map(lambda a: _joined((a,), padded, buffers.empty),
+                                  checked)  # converted
     return n_real, arrays
 
 
-def _joined(parts: Sequence[np.ndarray], rows: int) -> np.ndarray:
+def _joined(parts: Sequence[np.ndarray], rows: int, empty: Callable) -> np.ndarray:
     """``parts`` concatenated along the rows, then padded to ``rows`` rows with repeats of the
-    first row (masked out by the program), in a 64-byte-aligned buffer."""
+    first row (masked out by the program), in the 64-byte-aligned buffer ``empty(shape,
+    dtype)`` gives."""
     parts = [np.asarray(p) for p in parts]
     n = sum(len(p) for p in parts)
-    out = _aligned_empty((rows, *parts[0].shape[1:]), np.result_type(*parts))
+    out = empty((rows, *parts[0].shape[1:]), np.result_type(*parts))
     np.concatenate(parts, out=out[:n])
     if n < rows:
         out[n:] = parts[0][:1]
@@ -206,8 +281,10 @@ def to_device(items: Iterable[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]
 
     What ``fit`` uses: JAX dispatches a compiled call asynchronously, so while the device
     computes chunk ``k`` the host is already assembling and transferring chunk ``k + 1``; no
-    thread hand-offs (which cost more than they save for small batches). On a CPU the chunks
-    (fresh 64-byte-aligned buffers, see :func:`chunks`) go to the compiled call as they are:
+    thread hand-offs (which cost more than they save for small batches), and no read-ahead:
+    a chunk is drawn only once the previous one's call has been made (what
+    :class:`ChunkBuffers` relies on). On a CPU the chunks (64-byte-aligned buffers, see
+    :func:`chunks`) go to the compiled call as they are:
     the device uses their memory in place, and skipping ``jax.device_put``'s Python path
     saves about half a millisecond per chunk. For a source that blocks the caller (a slow
     reader), :func:`prefetch_to_device` adds a background thread.

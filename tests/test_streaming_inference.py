@@ -77,6 +77,49 @@ def test_device_put_copies_unaligned_arrays_to_equal_device_arrays():
     assert float(on_device["x"][0, 0]) != -1.0
 
 
+
+def test_chunk_buffers_are_refilled_only_once_the_call_that_read_them_is_ready():
+    x, y = make_data(6 * 4)
+    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, 24, 4)]
+    events, chunks_seen = [], []
+
+    class Outputs:  # stands for a call's outputs: records when the buffers wait for it
+        def __init__(self, k, arrays):
+            self.k, self.arrays = k, arrays
+
+        def block_until_ready(self):
+            events.append(("ready", self.k))
+            # Still chunk k's rows when waited for: nothing refilled the buffer before.
+            np.testing.assert_array_equal(self.arrays[0], x[4 * self.k:4 * self.k + 4])
+            return self
+
+    buffers = data_lib.ChunkBuffers(depth=2)
+    for k, (n, arrays) in enumerate(data_lib.chunks(iter(batches), 4, 1,
+                                                    lambda b: (b[0], b[1], None),
+                                                    buffers=buffers)):
+        events.append(("chunk", k))
+        assert n == 4
+        np.testing.assert_array_equal(arrays[0], x[4 * k:4 * k + 4])
+        np.testing.assert_array_equal(arrays[1], y[4 * k:4 * k + 4])
+        chunks_seen.append(arrays[0].ctypes.data)
+        buffers.release(Outputs(k, arrays))
+    # Two chunks in flight: chunk k + 2 is assembled after chunk k's outputs are ready...
+    assert events == [("chunk", 0), ("chunk", 1), ("ready", 0), ("chunk", 2), ("ready", 1),
+                      ("chunk", 3), ("ready", 2), ("chunk", 4), ("ready", 3), ("chunk", 5)]
+    # ... into chunk k's buffers: two sets of (x, y) for six chunks.
+    assert chunks_seen[2:] == chunks_seen[:4] and chunks_seen[0] != chunks_seen[1]
+    assert buffers.allocated == 4
+    assert all(address % 64 == 0 for address in chunks_seen)
+    # Without releases (or without a ChunkBuffers), every chunk gets fresh buffers.
+    fresh = data_lib.ChunkBuffers()
+    out = list(data_lib.chunks(iter(batches), 4, 1, lambda b: (b[0], b[1], None),
+                               buffers=fresh))
+    assert fresh.allocated == 12 and len({a[0].ctypes.data for _, a in out}) == 6
+    for depth in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=r"ChunkBuffers\(depth\): expected a positive int"):
+            data_lib.ChunkBuffers(depth)
+
+
 # ------------------------------------------------------------------------- streamed fit
 def test_a_stream_of_many_batches_compiles_once_and_equals_the_in_memory_fit():
     x, y = make_data(7 * 16 + 5)  # 8 batches, the last one partial
@@ -88,6 +131,32 @@ def test_a_stream_of_many_batches_compiles_once_and_equals_the_in_memory_fit():
     for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
     assert b._compiled.programs.count_executables("train") == 1  # no recompile per epoch
+
+
+def test_streamed_chunks_in_reused_buffers_train_and_evaluate_like_arrays(monkeypatch):
+    made = []
+
+    class Recorded(data_lib.ChunkBuffers):
+        def __init__(self, depth=2):
+            super().__init__(depth)
+            made.append(self)
+
+    monkeypatch.setattr(data_lib, "ChunkBuffers", Recorded)
+    x, y = make_data(7 * 16 + 5)  # 8 batches, the last one partial: 4 chunks of 2
+    a, b = model_with_batch_dependent_layers(seed=6), model_with_batch_dependent_layers(seed=6)
+    for model in (a, b):
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], steps_per_execution=2)
+    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, len(x), 16)]
+    hb = b.fit(batches, epochs=2, verbose=0)
+    assert_history_close(hb.history, ha.history, rtol=1e-5)
+    for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    assert b.evaluate(batches, verbose=0) == pytest.approx(
+        b.evaluate(x, y, batch_size=16, verbose=0), rel=1e-6)
+    # Every epoch and the evaluation reused their buffers: two sets of (x, y), not four.
+    assert [m.allocated for m in made] == [4, 4, 4]
 
 
 def test_a_generator_with_multi_input_batches_trains_like_arrays():

@@ -206,14 +206,15 @@ def stream_source(session: Session, where: str, x, y, sample_weight, batch_size,
 
 
 def _stream_chunks(session, where, batches: Iterator, template, lead, batch_size, chunk,
-                   limit):
+                   limit, buffers: data_lib.ChunkBuffers):
     """Host batches as padded chunks on the device: checked once per chunk, not per batch.
 
     A batch of plain numpy arrays shaped like the first one passes through untouched (no
     Python per batch beyond grouping); anything else (lists, tuples of inputs, other dtypes)
     is converted on its own. Each chunk's rows are then checked as ``fit(x, y)`` checks
     arrays, and a failure names the batches it came from. ``template`` is the stream's first
-    batch as given; ``lead``, if not None, a batch already drawn that goes first.
+    batch as given; ``lead``, if not None, a batch already drawn that goes first. The chunks
+    are assembled in ``buffers``: the caller releases each one with its call's outputs.
     """
     fast = _signature(_as_triple(where, template))
 
@@ -233,20 +234,23 @@ def _stream_chunks(session, where, batches: Iterator, template, lead, batch_size
     if lead is not None:
         batches = itertools.chain([lead], batches)
     return data_lib.to_device(
-        data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit, check=check))
+        data_lib.chunks(batches, batch_size, chunk, prepare, limit=limit, check=check,
+                        buffers=buffers))
 
 
 def _train_stream(model, session, batches, template, lead, logs, batch_size, chunk, limit,
                   cbs):
     """One epoch over streamed batches; returns the metric states and the batches seen."""
     train = session.programs.train_chunk(batch_size)
+    buffers = data_lib.ChunkBuffers()
     seen = 0
     for n_real, data in _stream_chunks(session, "fit", batches, template, lead, batch_size,
-                                       chunk, limit):
+                                       chunk, limit, buffers):
         cbs.on_train_batch_begin(seen)
         count = -(-n_real // batch_size)
         ts, logs = train(model.train_state, logs, data, np.int32(n_real), np.int32(0),
                          np.int32(count), None)
+        buffers.release(logs)
         model.train_state = ts
         seen += count
         cbs.on_train_batch_end(seen - 1, _lazy(session, logs))
@@ -272,12 +276,14 @@ def _evaluate_stream(model, session, data, cbs, verbose: int, limit: int | None 
     program = session.programs.eval_chunk(batch_size)
     logs = session.programs.steps.init_logs(first[0], first[1])
     ts = model.train_state
+    buffers = data_lib.ChunkBuffers()
     seen = 0
     for n_real, chunk_data in _stream_chunks(session, "evaluate", batches, raw, raw,
-                                             batch_size, chunk, limit):
+                                             batch_size, chunk, limit, buffers):
         count = -(-n_real // batch_size)
         logs = program(ts.params, ts.state, logs, chunk_data, np.int32(n_real), np.int32(0),
                        np.int32(count))
+        buffers.release(logs)
         seen += count
         if cbs is not None:
             cbs.on_test_batch_end(seen - 1, _lazy(session, logs))
