@@ -121,15 +121,22 @@ def test_chunk_buffers_are_refilled_only_once_the_call_that_read_them_is_ready()
 
 
 # ------------------------------------------------------------------------- streamed fit
-def test_a_stream_of_many_batches_compiles_once_and_equals_the_in_memory_fit():
-    x, y = make_data(7 * 16 + 5)  # 8 batches, the last one partial
-    a, b = model_with_batch_dependent_layers(seed=3), model_with_batch_dependent_layers(seed=3)
+def fit_list_like_arrays(a, b, x, y):
+    """Fits ``a`` on the arrays and ``b`` on the same batches as a list (batch 16, 2 epochs,
+    no shuffling), checks that the histories and weights agree, and returns the list."""
     ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, len(x), 16)]
     hb = b.fit(batches, epochs=2, verbose=0)
     assert_history_close(hb.history, ha.history, rtol=1e-5)
     for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    return batches
+
+
+def test_a_stream_of_many_batches_compiles_once_and_equals_the_in_memory_fit():
+    x, y = make_data(7 * 16 + 5)  # 8 batches, the last one partial
+    a, b = model_with_batch_dependent_layers(seed=3), model_with_batch_dependent_layers(seed=3)
+    fit_list_like_arrays(a, b, x, y)
     assert b._compiled.programs.count_executables("train") == 1  # no recompile per epoch
 
 
@@ -147,12 +154,7 @@ def test_streamed_chunks_in_reused_buffers_train_and_evaluate_like_arrays(monkey
     for model in (a, b):
         model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], steps_per_execution=2)
-    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
-    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, len(x), 16)]
-    hb = b.fit(batches, epochs=2, verbose=0)
-    assert_history_close(hb.history, ha.history, rtol=1e-5)
-    for p, q in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    batches = fit_list_like_arrays(a, b, x, y)
     assert b.evaluate(batches, verbose=0) == pytest.approx(
         b.evaluate(x, y, batch_size=16, verbose=0), rel=1e-6)
     # Every epoch and the evaluation reused their buffers: two sets of (x, y), not four.
