@@ -114,7 +114,7 @@ def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: C
         buffers: where the chunks' arrays come from (see :class:`ChunkBuffers`: the caller
             releases each chunk after its call); None: a fresh buffer per chunk and array.
     """
-    buffers = ChunkBuffers() if buffers is None else buffers
+    empty = _aligned_empty if buffers is None else buffers.empty
     pending: list[tuple] = []
     seen = 0
     # islice stops before drawing batch limit + 1: a one-shot iterator keeps it for next time.
@@ -130,10 +130,10 @@ def chunks(batches: Iterator[tuple], batch_size: int, per_chunk: int, prepare: C
         pending.append((xb, yb, swb))
         seen += 1
         if len(pending) == per_chunk or n < batch_size:
-            yield _assemble(pending, batch_size, per_chunk, check, seen, buffers)
+            yield _assemble(pending, batch_size, per_chunk, check, seen, empty)
             pending = []
     if pending:
-        yield _assemble(pending, batch_size, per_chunk, check, seen, buffers)
+        yield _assemble(pending, batch_size, per_chunk, check, seen, empty)
 
 
 class ChunkBuffers:
@@ -144,9 +144,10 @@ class ChunkBuffers:
     consumer calls :meth:`release` with each chunk's outputs after handing the chunk to its
     compiled call; the chunk's buffers are refilled only once those outputs are ready, so
     never while the device may still read them (on a CPU the device reads them in place).
-    While ``depth`` chunks are in flight, the next one waits for the oldest call: the host
-    assembles chunk ``k + 1`` while the device computes chunk ``k``, in at most ``depth + 1``
-    sets of buffers. A consumer that never releases gets a fresh buffer each time.
+    While ``depth`` chunks are in flight, the next one waits for the oldest call: with the
+    default 2, the host assembles chunk ``k + 1`` while the device computes chunk ``k``, in
+    two sets of buffers (``depth`` sets per chunk shape; a last, shorter chunk has its own).
+    Release after every chunk: the buffers lent since the last release are kept for it.
 
     Args:
         depth: chunks in flight before assembling another waits for the oldest (default 2).
@@ -208,7 +209,8 @@ def _rows(x: Any) -> int:
 
 
 def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen: int,
-              buffers: ChunkBuffers) -> tuple[int, tuple]:
+              empty: Callable) -> tuple[int, tuple]:
+    """The batches as one padded chunk, each array in a buffer ``empty(shape, dtype)`` gives."""
     n_real = sum(_rows(b[0]) for b in batches)
     padded = min(per_chunk, 1 << (-(-n_real // batch_size) - 1).bit_length()) * batch_size
     first, last = seen - len(batches), seen - 1
@@ -217,7 +219,7 @@ def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen
         # per array, which a CPU device then uses in place (no second copy). Never the
         # caller's buffer: a generator may refill its batch buffer while the device still
         # reads the previous chunk (JAX dispatches asynchronously).
-        arrays = jax.tree.map(lambda *a: _joined(a, padded, buffers.empty), *batches)
+        arrays = jax.tree.map(lambda *a: _joined(a, padded, empty), *batches)
     except ValueError as err:
         raise ValueError(
             f"the streamed batches {first} to {last} do not fit together ({err}). Every batch "
@@ -228,7 +230,7 @@ def _assemble(batches: list[tuple], batch_size: int, per_chunk: int, check, seen
         checked = check(real, first, last)
         if any(a is not b for a, b in zip(jax.tree.leaves(checked), jax.tree.leaves(real),
                                           strict=True)):
-            arrays = jax.tree.map(lambda a: _joined((a,), padded, buffers.empty),
+            arrays = jax.tree.map(lambda a: _joined((a,), padded, empty),
                                   checked)  # converted
     return n_real, arrays
 

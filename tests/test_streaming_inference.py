@@ -1,6 +1,8 @@
 """Tests for the streaming and inference engine: chunked host batches, aligned transfers, and
 inference passes sized by a memory budget (whose results do not depend on ``batch_size``)."""
 
+import weakref
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,11 +112,20 @@ def test_chunk_buffers_are_refilled_only_once_the_call_that_read_them_is_ready()
     assert chunks_seen[2:] == chunks_seen[:4] and chunks_seen[0] != chunks_seen[1]
     assert buffers.allocated == 4
     assert all(address % 64 == 0 for address in chunks_seen)
-    # Without releases (or without a ChunkBuffers), every chunk gets fresh buffers.
+    # Without releases, every chunk gets fresh buffers.
     fresh = data_lib.ChunkBuffers()
     out = list(data_lib.chunks(iter(batches), 4, 1, lambda b: (b[0], b[1], None),
                                buffers=fresh))
     assert fresh.allocated == 12 and len({a[0].ctypes.data for _, a in out}) == 6
+    # Without a ChunkBuffers, too; and while the stream goes on, nothing keeps a chunk alive
+    # once the consumer drops it.
+    stream = data_lib.chunks(iter(batches), 4, 1, lambda b: (b[0], b[1], None))
+    dropped = []
+    for _, arrays in stream:
+        assert all(ref() is None for ref in dropped)
+        dropped.append(weakref.ref(arrays[0]))
+        del arrays
+    assert len(dropped) == 6
     for depth in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match=r"ChunkBuffers\(depth\): expected a positive int"):
             data_lib.ChunkBuffers(depth)
@@ -157,8 +168,9 @@ def test_streamed_chunks_in_reused_buffers_train_and_evaluate_like_arrays(monkey
     batches = fit_list_like_arrays(a, b, x, y)
     assert b.evaluate(batches, verbose=0) == pytest.approx(
         b.evaluate(x, y, batch_size=16, verbose=0), rel=1e-6)
-    # Every epoch and the evaluation reused their buffers: two sets of (x, y), not four.
-    assert [m.allocated for m in made] == [4, 4, 4]
+    # One pool for the whole fit (both epochs) and one for the evaluation, each reusing two
+    # sets of (x, y) for its four chunks a pass.
+    assert [m.allocated for m in made] == [4, 4]
 
 
 def test_a_generator_with_multi_input_batches_trains_like_arrays():

@@ -239,10 +239,11 @@ def _stream_chunks(session, where, batches: Iterator, template, lead, batch_size
 
 
 def _train_stream(model, session, batches, template, lead, logs, batch_size, chunk, limit,
-                  cbs):
-    """One epoch over streamed batches; returns the metric states and the batches seen."""
+                  cbs, buffers: data_lib.ChunkBuffers):
+    """One epoch over streamed batches, assembled in ``buffers`` (one pool for the whole fit,
+    so that later epochs reuse the first ones' buffers); returns the metric states and the
+    batches seen."""
     train = session.programs.train_chunk(batch_size)
-    buffers = data_lib.ChunkBuffers()
     seen = 0
     for n_real, data in _stream_chunks(session, "fit", batches, template, lead, batch_size,
                                        chunk, limit, buffers):
@@ -407,6 +408,7 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
             source, "steps", len(source) if isinstance(source, (list, tuple)) else None)
         y_like, x_like = first[1], first[0]
         data = n = None
+        buffers = data_lib.ChunkBuffers()  # the chunks' host buffers, reused across epochs
     split_val = None
     if not streaming:
         split = bool(validation_split) and validation_data is None
@@ -458,7 +460,7 @@ def fit(model, session: Session, *, x, y, batch_size, epochs, verbose, callbacks
                 logs, seen = _train_stream(model, session, batches, raw,
                                            raw if first_epoch else None,
                                            jax.device_put(fresh_logs), batch_size, chunk,
-                                           steps_per_epoch, cbs)
+                                           steps_per_epoch, cbs, buffers)
                 if seen == 0:
                     warnings.warn(
                         f"fit: the input ran out of data at epoch {epoch + 1}; training stops. "
